@@ -1,0 +1,47 @@
+"""Error hierarchy shared by every adapter.
+
+Adapters map third-party exceptions exactly once (``raise ... from exc``) into these classes and say whether the
+operation may succeed if repeated. Retrying is decided by one layer only: ``ingest.retry``.
+"""
+
+from __future__ import annotations
+
+
+class CatalogError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class ConfigError(CatalogError):
+    """Settings or command-line arguments are invalid; the message says which one and why."""
+
+
+class BackendError(CatalogError):
+    """An external system (embedding server, Milvus, Kafka) failed.
+
+    ``retriable`` is True for faults that may pass on their own (timeouts, connection refused, HTTP 429/5xx,
+    Milvus "not ready"), False for faults that repeat forever (bad request, schema mismatch).
+    """
+
+    def __init__(self, message: str, *, retriable: bool) -> None:
+        super().__init__(message)
+        self.retriable = retriable
+
+
+class EmbeddingError(BackendError):
+    """The embedding backend failed."""
+
+
+class InputTooLongError(EmbeddingError):
+    """One input is longer than the model accepts even after client-side truncation (never retriable)."""
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        super().__init__(message, retriable=False)
+        self.index = index
+
+
+class StoreError(BackendError):
+    """The vector store (Milvus) failed."""
+
+
+class BrokerError(BackendError):
+    """The Kafka-protocol broker failed."""

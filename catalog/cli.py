@@ -1,0 +1,123 @@
+"""``catalog-search``: the single command-line entry point. Settings are read here once and passed down."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from catalog.errors import BackendError, CatalogError, ConfigError
+from catalog.settings import Settings, load_settings
+
+log = logging.getLogger("catalog")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO if args.log else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        settings = load_settings()
+        return int(args.func(args, settings) or 0)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except BackendError as exc:
+        kind = "transient" if exc.retriable else "permanent"
+        print(f"error ({kind} {type(exc).__name__}): {exc}", file=sys.stderr)
+        return 1
+    except CatalogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="catalog-search", description="Keep a product catalog searchable by "
+                                     "meaning: Kafka -> embeddings -> Milvus. Settings come from CATALOG_* variables.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--log", action="store_true", help="info logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="apply catalog events to Milvus").add_subparsers(dest="source", required=True)
+    kafka = ingest.add_parser("kafka", help="consume the catalog topic (the worker)")
+    kafka.add_argument("--until-idle", type=_positive_float, metavar="SECONDS",
+                       help="exit once no new event arrived for this long")
+    kafka.add_argument("--json", action="store_true", help="print the counters as one JSON object at exit")
+    _set(kafka, "ingest_kafka")
+    backfill = ingest.add_parser("file", help="backfill from JSON Lines (events or plain product records)")
+    backfill.add_argument("path", type=_existing_file)
+    backfill.add_argument("--default-version", type=int, default=1, help="version of plain records without one")
+    backfill.add_argument("--rejects", type=Path, help="where rejected lines go (default PATH.rejects.jsonl)")
+    backfill.add_argument("--json", action="store_true")
+    backfill.add_argument("--no-progress", action="store_true")
+    _set(backfill, "ingest_file")
+
+    publish = sub.add_parser("publish", help="produce a JSON Lines file of events to Kafka (key = sku)")
+    publish.add_argument("path", type=_existing_file)
+    publish.add_argument("--topic", help="default CATALOG_KAFKA_TOPIC")
+    _set(publish, "publish")
+
+    dlq = sub.add_parser("dlq", help="dead-letter topic tools").add_subparsers(dest="dlq_command", required=True)
+    replay = dlq.add_parser("replay", help="re-publish dead letters to their original topic after a fix")
+    replay.add_argument("--until-idle", type=_positive_float, default=5.0, metavar="SECONDS")
+    replay.add_argument("--json", action="store_true")
+    _set(replay, "dlq_replay")
+
+    get = sub.add_parser("get", help="print stored records")
+    get.add_argument("skus", nargs="+", metavar="SKU")
+    get.add_argument("--json", action="store_true")
+    _set(get, "get")
+    stats = sub.add_parser("stats", help="live and tombstoned counts")
+    stats.add_argument("--json", action="store_true")
+    _set(stats, "stats")
+
+    stack = sub.add_parser("stack", help="the embedded local stack").add_subparsers(dest="stack_command", required=True)
+    up = stack.add_parser("up", help="run a Kafka-compatible broker and a Milvus Lite server until Ctrl-C")
+    up.add_argument("--data-dir", type=Path, default=Path(".catalog/stack"))
+    up.add_argument("--kafka-port", type=int, default=9092)
+    up.add_argument("--milvus-port", type=int, default=19530)
+    _set(up, "stack_up")
+
+    demo = sub.add_parser("demo", help="local stack + sample catalog + ingest, then print what landed")
+    demo.add_argument("--data-dir", type=Path, default=Path(".catalog/demo"))
+    _set(demo, "demo")
+    return parser
+
+
+def _set(parser: argparse.ArgumentParser, name: str) -> None:
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        from catalog import commands     # imported late: `--help` stays fast and light
+        handler: Callable[[argparse.Namespace, Settings], int] = getattr(commands, name)
+        return handler(args, settings)
+    parser.set_defaults(func=run)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
+
+def print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=None, sort_keys=False))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

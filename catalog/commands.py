@@ -1,0 +1,160 @@
+"""Handlers of the ``catalog-search`` subcommands (argument parsing lives in ``catalog.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from catalog.cli import print_json
+from catalog.product import Product
+from catalog.settings import Settings
+
+COUNTER_KEYS = ("events", "embedded_texts", "upserted", "patched", "deleted", "stale", "dead_lettered")
+
+
+def ingest_kafka(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.app import make_batcher, make_processor
+    from ingest.kafka_io import KafkaDeadLetterSink, ensure_topics, make_consumer, make_producer
+    from ingest.metrics import IngestMetrics
+    from ingest.worker import IngestWorker
+
+    ensure_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    metrics = IngestMetrics()
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port)
+    producer = make_producer(settings)
+    try:
+        processor = make_processor(settings, KafkaDeadLetterSink(producer, settings.dlq_topic), metrics=metrics)
+        worker = IngestWorker(make_consumer(settings), settings.kafka_topic, processor, make_batcher(settings))
+        worker.install_signal_handlers()
+        started = time.monotonic()
+        counters = worker.run(until_idle_s=args.until_idle)
+    finally:
+        producer.close()
+    _report(counters.as_dict(), time.monotonic() - started, as_json=args.json)
+    return 0
+
+
+def ingest_file(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.app import make_batcher, make_processor
+    from ingest.backfill import FileDeadLetterSink, backfill
+
+    rejects = FileDeadLetterSink(args.rejects or args.path.with_name(args.path.name + ".rejects.jsonl"))
+    processor = make_processor(settings, rejects)
+    started = time.monotonic()
+    counters = backfill(args.path, processor, make_batcher(settings), default_version=args.default_version,
+                        progress=not args.no_progress and sys.stderr.isatty())
+    _report(counters.as_dict(), time.monotonic() - started, as_json=args.json)
+    if rejects.count:
+        print(f"{rejects.count} line(s) rejected, reasons in {rejects.path}", file=sys.stderr)
+    return 0
+
+
+def publish(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.kafka_io import ensure_topics, make_producer, send_all
+
+    topic = args.topic or settings.kafka_topic
+    messages = []
+    for number, line in enumerate(args.path.read_bytes().splitlines(), start=1):
+        if line.strip():
+            messages.append((topic, _key_of(line), line))
+    ensure_topics(settings, [topic])
+    producer = make_producer(settings)
+    try:
+        send_all(producer, messages)
+    finally:
+        producer.close()
+    print(f"published {len(messages)} events to {topic}", file=sys.stderr)
+    return 0
+
+
+def _key_of(line: bytes) -> bytes | None:
+    """Key = sku (UTF-8) so that every event of a sku lands in one partition, in order; invalid lines keep none."""
+    try:
+        sku = json.loads(line).get("sku")
+    except (ValueError, AttributeError):
+        return None
+    return sku.encode("utf-8") if isinstance(sku, str) else None
+
+
+def dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.replay import replay_dead_letters
+
+    result = replay_dead_letters(settings, until_idle_s=args.until_idle)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"replayed {result['replayed']} dead letters; {result['unreadable']} unreadable ones skipped "
+              "(they stay in the dead-letter topic)")
+    return 0
+
+
+def get(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.store.milvus import MilvusStore
+
+    store = MilvusStore.from_settings(settings)
+    try:
+        rows = store.fetch(args.skus)
+    finally:
+        store.close()
+    records = {sku: describe(rows[sku]) if sku in rows else None for sku in args.skus}
+    if args.json:
+        print_json(records)
+    else:
+        for sku, record in records.items():
+            print(f"{sku}: not found" if record is None else json.dumps(record, ensure_ascii=False))
+    return 0 if all(records.values()) else 3
+
+
+def describe(product: Product) -> dict[str, Any]:
+    return {
+        "sku": product.sku, "version": product.version, "deleted": product.deleted, "tenant": product.tenant,
+        "locale": product.locale, "title": product.title, "brand": product.brand, "category": product.category,
+        "price": product.price, "currency": product.currency, "in_stock": product.in_stock,
+        "attributes": dict(product.attributes), "text_hash": product.text_hash,
+        "updated_at_ms": product.updated_at_ms,
+        "vector_dim": 0 if product.vector is None else int(product.vector.shape[0]),
+    }
+
+
+def stats(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.store.milvus import MilvusStore
+
+    store = MilvusStore.from_settings(settings)
+    try:
+        counts = store.counts()
+    finally:
+        store.close()
+    data = {"collection": settings.milvus_collection, "live": counts.live, "tombstoned": counts.tombstoned}
+    print_json(data) if args.json else print(f"{data['collection']}: {counts.live} live, {counts.tombstoned} tombstoned")
+    return 0
+
+
+def stack_up(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.localstack import LocalStack
+
+    with LocalStack(args.data_dir, kafka_port=args.kafka_port, milvus_port=args.milvus_port) as stack:
+        print(f"export CATALOG_KAFKA_BOOTSTRAP={stack.kafka.bootstrap} CATALOG_MILVUS_URI={stack.milvus.uri}")
+        print("local stack running; Ctrl-C stops it", file=sys.stderr)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def demo(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.demo import run_demo
+
+    return run_demo(settings, args.data_dir)
+
+
+def _report(counters: dict[str, int], seconds: float, *, as_json: bool) -> None:
+    if as_json:
+        print_json({**counters, "seconds": round(seconds, 3)})
+    else:
+        print(" ".join(f"{key}={counters[key]}" for key in COUNTER_KEYS) + f" in {seconds:.1f}s")

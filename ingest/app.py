@@ -1,0 +1,33 @@
+"""Wiring: build the ingest components from settings (the entry point reads settings once and passes them here)."""
+
+from __future__ import annotations
+
+from catalog.embedding.factory import make_embedder
+from catalog.settings import Settings
+from catalog.store.milvus import MilvusStore
+from ingest.batcher import Batcher
+from ingest.metrics import IngestMetrics
+from ingest.pipeline import Pipeline
+from ingest.processor import BatchProcessor, DeadLetterSink
+from ingest.retry import RetryPolicy
+
+
+def make_store(settings: Settings) -> MilvusStore:
+    store = MilvusStore.from_settings(settings)
+    store.ensure_collection()
+    return store
+
+
+def make_batcher(settings: Settings) -> Batcher:
+    return Batcher(max_events=settings.batch_max_events, max_bytes=settings.batch_max_bytes,
+                   max_wait_s=settings.batch_max_wait_ms / 1000)
+
+
+def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: MilvusStore | None = None,
+                   metrics: IngestMetrics | None = None) -> BatchProcessor:
+    metrics = metrics or IngestMetrics()
+    pipeline = Pipeline(make_embedder(settings), store or make_store(settings),
+                        embed_attributes=settings.embed_attributes)
+    retry = RetryPolicy(initial_s=settings.retry_initial_s, max_s=settings.retry_max_s,
+                        on_retry=lambda exc, _wait: metrics.retries.labels(type(exc).__name__).inc())
+    return BatchProcessor(pipeline, dead_letters, retry, max_event_bytes=settings.max_event_bytes, metrics=metrics)

@@ -1,0 +1,174 @@
+"""The Kafka ingest worker: poll → micro-batch → apply → commit, at least once.
+
+Offsets are committed only after a batch's rows and dead letters are durable. While a transient fault is retried,
+the worker pauses its partitions and keeps polling, so it stays in the consumer group and buffers nothing new.
+On partition revocation it commits what it has applied and forgets unapplied records of the lost partitions (their
+new owner re-reads them). On SIGTERM/SIGINT it finishes the open batch, commits and leaves the group.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from ingest.batcher import Batcher
+from ingest.kafka_io import broker_error, to_source_record
+from ingest.processor import BatchProcessor, Counters
+from ingest.records import SourceRecord
+
+log = logging.getLogger(__name__)
+LAG_REFRESH_S = 5.0
+
+
+class ShutdownDuringRetry(Exception):
+    """Raised out of a retry backoff when the worker is asked to stop; the batch stays uncommitted."""
+
+
+class IngestWorker(ConsumerRebalanceListener):
+    def __init__(self, consumer: KafkaConsumer, topic: str, processor: BatchProcessor, batcher: Batcher, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.consumer = consumer
+        self.topic = topic
+        self.processor = processor
+        self.batcher = batcher
+        self.clock = clock
+        self.counters = Counters()
+        self._uncommitted: dict[TopicPartition, int] = {}     # next offset to commit, per partition
+        self._queue: list[list[SourceRecord]] = []            # closed batches, oldest first
+        self._stopping = False
+        self._lag_checked_at = 0.0
+        processor.retry.sleep = self._sleep_keeping_membership
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+    def stop(self, *_: Any) -> None:
+        """Finish the open batch, commit and return from ``run`` (safe to call from a signal handler)."""
+        self._stopping = True
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def run(self, *, until_idle_s: float | None = None) -> Counters:
+        """Consume until stopped (or, with ``until_idle_s``, until no event arrived for that long)."""
+        self.consumer.subscribe([self.topic], listener=self)
+        last_event_at = self.clock()
+        try:
+            while not self._stopping:
+                timeout_s = min(self.batcher.time_left(self.clock()), 1.0)
+                polled = self._poll(timeout_s, max_records=max(1, self.batcher.room))
+                if polled:
+                    last_event_at = self.clock()
+                self._queue.extend(self._offer(polled))
+                if self.batcher.due(self.clock()):
+                    self._queue.append(self.batcher.drain())
+                self._apply_queue()
+                self._refresh_lag()
+                if until_idle_s is not None and not len(self.batcher) and self.clock() - last_event_at >= until_idle_s:
+                    break
+            self._queue.append(self.batcher.drain())
+            self._apply_queue()
+        except ShutdownDuringRetry:
+            log.warning("stopped while retrying a transient fault: the open batch is not committed and will be "
+                        "re-applied on restart")
+        finally:
+            self.consumer.close(autocommit=False)
+        return self.counters
+
+    # --- polling and batches ---------------------------------------------------------------------------------
+    def _poll(self, timeout_s: float, *, max_records: int) -> list[SourceRecord]:
+        try:
+            polled = self.consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        except KafkaError as exc:
+            log.warning("poll failed: %s", broker_error("poll", exc))
+            time.sleep(min(timeout_s, 1.0))
+            return []
+        return [to_source_record(m) for messages in polled.values() for m in messages]
+
+    def _offer(self, records: Iterable[SourceRecord]) -> list[list[SourceRecord]]:
+        now = self.clock()
+        return [batch for record in records for batch in self.batcher.offer(record, now)]
+
+    def _apply_queue(self) -> None:
+        while self._queue:
+            batch = self._queue.pop(0)
+            if not batch:
+                continue
+            self.counters.add(self.processor.process(batch))
+            for record in batch:
+                self._uncommitted[TopicPartition(record.topic, record.partition)] = record.offset + 1
+            self._commit()
+
+    def _commit(self) -> None:
+        owned = self.consumer.assignment()
+        offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in self._uncommitted.items() if tp in owned}
+        self._uncommitted.clear()     # offsets of lost partitions are not ours to commit; the new owner re-reads
+        if not offsets:
+            return
+        try:
+            self.consumer.commit(offsets)
+        except CommitFailedError as exc:
+            log.warning("commit failed after a rebalance; the new owner re-applies (idempotent): %s", exc)
+        except KafkaError as exc:
+            log.warning("commit failed; records will be re-applied after restart (idempotent): %s", exc)
+
+    def _sleep_keeping_membership(self, seconds: float) -> None:
+        """Backoff that keeps polling (partitions paused) so the group does not evict us."""
+        deadline = self.clock() + seconds
+        try:
+            while (left := deadline - self.clock()) > 0:
+                if self._stopping:
+                    raise ShutdownDuringRetry()
+                self.consumer.pause(*self.consumer.assignment())
+                # Paused partitions return nothing; records of partitions assigned meanwhile are queued, in order.
+                self._queue.extend(self._offer(self._poll(min(left, 1.0), max_records=max(1, self.batcher.room))))
+        finally:
+            self.consumer.resume(*self.consumer.paused())
+
+    # --- rebalance listener ----------------------------------------------------------------------------------
+    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        revoked = set(revoked)
+        self._commit_partitions(revoked)
+        lost = {(tp.topic, tp.partition) for tp in revoked}
+        dropped = self.batcher.discard_partitions(lost)
+        queued = sum(len(batch) for batch in self._queue)
+        self._queue = [[r for r in batch if (r.topic, r.partition) not in lost] for batch in self._queue]
+        dropped += queued - sum(len(batch) for batch in self._queue)
+        if dropped:
+            log.info("partitions revoked: dropped %d unapplied records (the new owner re-reads them)", dropped)
+
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        log.info("partitions assigned: %s", sorted((tp.topic, tp.partition) for tp in assigned))
+
+    def _commit_partitions(self, partitions: set[TopicPartition]) -> None:
+        offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in self._uncommitted.items() if tp in partitions}
+        for tp in offsets:
+            del self._uncommitted[tp]
+        if offsets:
+            try:
+                self.consumer.commit(offsets)
+            except KafkaError as exc:
+                log.warning("commit on revocation failed (records will be re-applied): %s", exc)
+
+    # --- metrics ---------------------------------------------------------------------------------------------
+    def _refresh_lag(self) -> None:
+        now = self.clock()
+        if now - self._lag_checked_at < LAG_REFRESH_S:
+            return
+        self._lag_checked_at = now
+        assigned = self.consumer.assignment()
+        if not assigned:
+            return
+        try:
+            ends = self.consumer.end_offsets(list(assigned))
+            for tp in assigned:
+                lag = max(0, ends.get(tp, 0) - self.consumer.position(tp))
+                self.processor.metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
+        except KafkaError as exc:
+            log.debug("lag refresh failed: %s", exc)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from catalog.cli import print_json
@@ -16,6 +17,13 @@ COUNTER_KEYS = ("events", "embedded_texts", "upserted", "patched", "deleted", "s
 
 
 def ingest_kafka(args: argparse.Namespace, settings: Settings) -> int:
+    started = time.monotonic()
+    counters = run_kafka_worker(settings, until_idle_s=args.until_idle, handle_signals=True)
+    _report(counters, time.monotonic() - started, as_json=args.json)
+    return 0
+
+
+def run_kafka_worker(settings: Settings, *, until_idle_s: float | None, handle_signals: bool = False) -> dict[str, int]:
     from ingest.app import make_batcher, make_processor
     from ingest.kafka_io import KafkaDeadLetterSink, ensure_topics, make_consumer, make_producer
     from ingest.metrics import IngestMetrics
@@ -29,13 +37,11 @@ def ingest_kafka(args: argparse.Namespace, settings: Settings) -> int:
     try:
         processor = make_processor(settings, KafkaDeadLetterSink(producer, settings.dlq_topic), metrics=metrics)
         worker = IngestWorker(make_consumer(settings), settings.kafka_topic, processor, make_batcher(settings))
-        worker.install_signal_handlers()
-        started = time.monotonic()
-        counters = worker.run(until_idle_s=args.until_idle)
+        if handle_signals:
+            worker.install_signal_handlers()
+        return worker.run(until_idle_s=until_idle_s).as_dict()
     finally:
         producer.close()
-    _report(counters.as_dict(), time.monotonic() - started, as_json=args.json)
-    return 0
 
 
 def ingest_file(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,21 +60,23 @@ def ingest_file(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def publish(args: argparse.Namespace, settings: Settings) -> int:
+    topic = args.topic or settings.kafka_topic
+    count = publish_file(settings, args.path, topic)
+    print(f"published {count} events to {topic}", file=sys.stderr)
+    return 0
+
+
+def publish_file(settings: Settings, path: Path, topic: str) -> int:
     from ingest.kafka_io import ensure_topics, make_producer, send_all
 
-    topic = args.topic or settings.kafka_topic
-    messages = []
-    for number, line in enumerate(args.path.read_bytes().splitlines(), start=1):
-        if line.strip():
-            messages.append((topic, _key_of(line), line))
+    messages = [(topic, _key_of(line), line) for line in path.read_bytes().splitlines() if line.strip()]
     ensure_topics(settings, [topic])
     producer = make_producer(settings)
     try:
         send_all(producer, messages)
     finally:
         producer.close()
-    print(f"published {len(messages)} events to {topic}", file=sys.stderr)
-    return 0
+    return len(messages)
 
 
 def _key_of(line: bytes) -> bytes | None:

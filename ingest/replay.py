@@ -18,6 +18,7 @@ from ingest.dead_letters import original_bytes, parse_envelope
 from ingest.kafka_io import ensure_topics, make_consumer, make_producer, send_all
 
 log = logging.getLogger(__name__)
+JOIN_GRACE_S = 30.0
 
 
 def replay_dead_letters(settings: Settings, *, until_idle_s: float) -> dict[str, int]:
@@ -27,9 +28,11 @@ def replay_dead_letters(settings: Settings, *, until_idle_s: float) -> dict[str,
     replayed = unreadable = 0
     try:
         consumer.subscribe([settings.dlq_topic])
-        last_seen = time.monotonic()
+        started = last_seen = time.monotonic()
         while time.monotonic() - last_seen < until_idle_s:
             polled = consumer.poll(timeout_ms=500)
+            if not consumer.assignment() and time.monotonic() - started < JOIN_GRACE_S:
+                last_seen = time.monotonic()          # joining the group does not count as idle
             if not polled:
                 continue
             last_seen = time.monotonic()

@@ -25,6 +25,7 @@ from ingest.records import SourceRecord
 
 log = logging.getLogger(__name__)
 LAG_REFRESH_S = 5.0
+JOIN_GRACE_S = 30.0          # --until-idle waits this much longer while the group has not assigned us anything
 
 
 class ShutdownDuringRetry(Exception):
@@ -43,6 +44,8 @@ class IngestWorker(ConsumerRebalanceListener):
         self._uncommitted: dict[TopicPartition, int] = {}     # next offset to commit, per partition
         self._queue: list[list[SourceRecord]] = []            # closed batches, oldest first
         self._stopping = False
+        self._assigned_once = False
+        self._last_event_at = clock()
         self._lag_checked_at = 0.0
         processor.retry.sleep = self._sleep_keeping_membership
 
@@ -58,19 +61,19 @@ class IngestWorker(ConsumerRebalanceListener):
     def run(self, *, until_idle_s: float | None = None) -> Counters:
         """Consume until stopped (or, with ``until_idle_s``, until no event arrived for that long)."""
         self.consumer.subscribe([self.topic], listener=self)
-        last_event_at = self.clock()
+        self._last_event_at = self.clock()
         try:
             while not self._stopping:
                 timeout_s = min(self.batcher.time_left(self.clock()), 1.0)
                 polled = self._poll(timeout_s, max_records=max(1, self.batcher.room))
                 if polled:
-                    last_event_at = self.clock()
+                    self._last_event_at = self.clock()
                 self._queue.extend(self._offer(polled))
                 if self.batcher.due(self.clock()):
                     self._queue.append(self.batcher.drain())
                 self._apply_queue()
                 self._refresh_lag()
-                if until_idle_s is not None and not len(self.batcher) and self.clock() - last_event_at >= until_idle_s:
+                if until_idle_s is not None and self._idle_for(until_idle_s):
                     break
             self._queue.append(self.batcher.drain())
             self._apply_queue()
@@ -80,6 +83,13 @@ class IngestWorker(ConsumerRebalanceListener):
         finally:
             self.consumer.close(autocommit=False)
         return self.counters
+
+    def _idle_for(self, seconds: float) -> bool:
+        """No event for ``seconds`` since the last event or (re)assignment; joining the group does not count."""
+        if len(self.batcher) or self._queue:
+            return False
+        grace = 0.0 if self._assigned_once else JOIN_GRACE_S
+        return self.clock() - self._last_event_at >= seconds + grace
 
     # --- polling and batches ---------------------------------------------------------------------------------
     def _poll(self, timeout_s: float, *, max_records: int) -> list[SourceRecord]:
@@ -144,6 +154,8 @@ class IngestWorker(ConsumerRebalanceListener):
             log.info("partitions revoked: dropped %d unapplied records (the new owner re-reads them)", dropped)
 
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self._assigned_once = True
+        self._last_event_at = self.clock()
         log.info("partitions assigned: %s", sorted((tp.topic, tp.partition) for tp in assigned))
 
     def _commit_partitions(self, partitions: set[TopicPartition]) -> None:

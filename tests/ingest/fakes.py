@@ -1,0 +1,71 @@
+"""Fakes for pure unit tests and fault injection only. Every path they stand in for also runs against the real part
+(Milvus Lite, a Kafka-protocol broker, vLLM) in the integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from catalog.errors import EmbeddingError, InputTooLongError, StoreError
+from catalog.product import Product
+from catalog.store import StoreCounts
+
+
+class ScriptedEmbedder:
+    """Deterministic vectors from a seeded RNG per text; can refuse given texts or fail the next N calls."""
+
+    model_id = "scripted"
+    dim = 8
+
+    def __init__(self, *, refuse: Sequence[str] = (), transient_failures: int = 0) -> None:
+        self.refuse = set(refuse)
+        self.transient_failures = transient_failures
+        self.calls: list[list[str]] = []
+
+    def embed_documents(self, texts):
+        self.calls.append(list(texts))
+        if self.transient_failures:
+            self.transient_failures -= 1
+            raise EmbeddingError("503 from server", retriable=True)
+        for i, text in enumerate(texts):
+            if any(r in text for r in self.refuse):
+                raise InputTooLongError("input is longer than the model's 32 tokens", index=i)
+        rows = [np.random.default_rng(abs(hash(t)) % 2**32).normal(size=self.dim) for t in texts]
+        return np.array([r / np.linalg.norm(r) for r in rows], dtype=np.float32)
+
+    embed_queries = embed_documents
+
+    def close(self):
+        pass
+
+
+class RowsStore:
+    """Keeps rows by sku for unit tests of the pipeline's decisions; can fail the next N upserts."""
+
+    def __init__(self, *, transient_failures: int = 0) -> None:
+        self.rows: dict[str, Product] = {}
+        self.transient_failures = transient_failures
+        self.upserts = 0
+
+    def ensure_collection(self):
+        pass
+
+    def fetch(self, skus):
+        return {s: self.rows[s] for s in skus if s in self.rows}
+
+    def upsert(self, products):
+        if self.transient_failures:
+            self.transient_failures -= 1
+            raise StoreError("milvus unavailable", retriable=True)
+        self.upserts += 1
+        for p in products:
+            assert p.deleted or p.vector is not None, "live rows are written with a vector"
+            self.rows[p.sku] = p
+
+    def counts(self):
+        live = sum(not p.deleted for p in self.rows.values())
+        return StoreCounts(live, len(self.rows) - live)
+
+    def close(self):
+        pass

@@ -1,0 +1,97 @@
+"""Pipeline decisions and fault isolation (fakes inject faults; the real path is in tests/ingest/test_worker_*)."""
+
+import json
+
+import pytest
+
+from catalog.errors import StoreError
+from catalog.events import Delete, Patch, Upsert
+from ingest.dead_letters import DeadLetter
+from ingest.pipeline import Pipeline
+from ingest.plan import Outcome
+from ingest.processor import BatchProcessor
+from ingest.records import SourceRecord
+from ingest.retry import RetryPolicy
+from tests.ingest.fakes import RowsStore, ScriptedEmbedder
+
+
+def up(sku, version=1, title="Cordless drill", **kw):
+    fields = dict(title=title, description="", brand="Bosch", category="Tools", price=10.0, currency="USD",
+                  in_stock=True, locale="en-US", attributes={}, tenant="default")
+    fields.update(kw)
+    return Upsert(sku, version, fields)
+
+
+def test_identical_texts_are_embedded_once_and_patches_never_call_the_model():
+    embedder, store = ScriptedEmbedder(), RowsStore()
+    pipe = Pipeline(embedder, store)
+    first = pipe.process([up("A", title="Same"), up("B", title="Same"), up("C", title="Other")])
+    assert first.embedded_texts == 2 and first.written == 3
+    assert (store.rows["A"].vector == store.rows["B"].vector).all()
+    calls = len(embedder.calls)
+    second = pipe.process([Patch("A", 2, {"price": 1.0}), Patch("B", 2, {"in_stock": False}), Delete("C", 2)])
+    assert second.embedded_texts == 0 and len(embedder.calls) == calls
+    assert [r.outcome for r in second.results] == [Outcome.PATCHED, Outcome.PATCHED, Outcome.DELETED]
+
+
+def test_text_the_model_refuses_dead_letters_only_its_sku():
+    pipe = Pipeline(ScriptedEmbedder(refuse=["POISON"]), store := RowsStore())
+    result = pipe.process([up("A"), up("B", title="POISON " * 50), Patch("B", 2, {"price": 1.0}), up("C", title="x")])
+    assert [r.outcome for r in result.results] == [Outcome.UPSERTED, Outcome.DEAD, Outcome.DEAD, Outcome.UPSERTED]
+    assert "rejected the product text" in result.results[1].reason
+    assert set(store.rows) == {"A", "C"}
+
+
+class ListSink:
+    def __init__(self):
+        self.letters: list[DeadLetter] = []
+
+    def publish(self, letters):
+        self.letters.extend(letters)
+
+
+def record(offset, value):
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return SourceRecord("catalog.products", 0, offset, b"k", raw, timestamp_ms=1)
+
+
+def processor(embedder, store, sink, sleeps):
+    retry = RetryPolicy(initial_s=0.01, max_s=0.05, sleep=sleeps.append)
+    return BatchProcessor(Pipeline(embedder, store), sink, retry, max_event_bytes=10_000)
+
+
+def test_transient_faults_are_retried_by_one_layer_and_nothing_is_lost():
+    sleeps, sink = [], ListSink()
+    embedder, store = ScriptedEmbedder(transient_failures=2), RowsStore(transient_failures=1)
+    events = [record(0, {"op": "upsert", "sku": "A", "version": 1, "title": "Drill", "price": 1.0}),
+              record(1, b"not json"),
+              record(2, {"op": "patch", "sku": "Z", "version": 1, "price": 2.0})]
+    counts = processor(embedder, store, sink, sleeps).process(events)
+    assert len(sleeps) == 3                      # 2 embedder faults + 1 store fault, each retried once
+    assert counts.as_dict() | {} == {"events": 3, "embedded_texts": 1, "upserted": 1, "patched": 0, "deleted": 0,
+                                     "stale": 0, "dead_lettered": 2, "batches": 1}
+    assert set(store.rows) == {"A"}
+    reasons = {letter.record.offset: letter.reason for letter in sink.letters}
+    assert "not valid UTF-8 JSON" in reasons[1] and "unknown sku 'Z'" in reasons[2]
+    envelope = json.loads(sink.letters[0].to_bytes())
+    assert envelope["topic"] == "catalog.products" and envelope["value"] == {"text": "not json"}
+
+
+def test_permanent_store_error_is_not_retried():
+    class BrokenStore(RowsStore):
+        def upsert(self, products):
+            raise StoreError("schema mismatch", retriable=False)
+
+    sleeps = []
+    with pytest.raises(StoreError):
+        processor(ScriptedEmbedder(), BrokenStore(), ListSink(), sleeps).process(
+            [record(0, {"op": "upsert", "sku": "A", "version": 1, "title": "Drill", "price": 1.0})])
+    assert sleeps == []
+
+
+def test_retry_policy_gives_up_after_max_attempts_when_bounded():
+    sleeps = []
+    policy = RetryPolicy(initial_s=0.01, max_s=0.02, max_attempts=3, sleep=sleeps.append)
+    with pytest.raises(StoreError):
+        policy.call("x", lambda: (_ for _ in ()).throw(StoreError("down", retriable=True)))
+    assert len(sleeps) == 2 and all(0 <= s <= 0.02 for s in sleeps)

@@ -20,6 +20,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO if args.log else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not args.verbose:   # client libraries log (and retry) internally; our adapters report what matters to us
+        for noisy in ("kafka", "pymilvus"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
         settings = load_settings()
         return int(args.func(args, settings) or 0)

@@ -12,10 +12,9 @@ from ingest.processor import BatchProcessor, DeadLetterSink
 from ingest.retry import RetryPolicy
 
 
-def make_store(settings: Settings) -> MilvusStore:
-    store = MilvusStore.from_settings(settings)
-    store.ensure_collection()
-    return store
+def make_retry(settings: Settings, metrics: IngestMetrics) -> RetryPolicy:
+    return RetryPolicy(initial_s=settings.retry_initial_s, max_s=settings.retry_max_s,
+                       on_retry=lambda exc, _wait: metrics.retries.labels(type(exc).__name__).inc())
 
 
 def make_batcher(settings: Settings) -> Batcher:
@@ -26,8 +25,9 @@ def make_batcher(settings: Settings) -> Batcher:
 def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: MilvusStore | None = None,
                    metrics: IngestMetrics | None = None) -> BatchProcessor:
     metrics = metrics or IngestMetrics()
-    pipeline = Pipeline(make_embedder(settings), store or make_store(settings),
-                        embed_attributes=settings.embed_attributes)
-    retry = RetryPolicy(initial_s=settings.retry_initial_s, max_s=settings.retry_max_s,
-                        on_retry=lambda exc, _wait: metrics.retries.labels(type(exc).__name__).inc())
+    retry = make_retry(settings, metrics)
+    if store is None:
+        store = MilvusStore.from_settings(settings)
+        retry.call("create or open the collection", store.ensure_collection)   # Milvus may still be starting
+    pipeline = Pipeline(make_embedder(settings), store, embed_attributes=settings.embed_attributes)
     return BatchProcessor(pipeline, dead_letters, retry, max_event_bytes=settings.max_event_bytes, metrics=metrics)

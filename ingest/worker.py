@@ -1,7 +1,8 @@
 """The Kafka ingest worker: poll → micro-batch → apply → commit, at least once.
 
-Offsets are committed only after a batch's rows and dead letters are durable. While a transient fault is retried,
-the worker pauses its partitions and keeps polling, so it stays in the consumer group and buffers nothing new.
+Offsets are committed only after a batch's rows and dead letters are durable. A batch is applied on a helper thread
+while the consumer thread pauses its partitions and keeps polling, so a slow model or a retried fault (backoff runs on
+the helper thread) never makes the group evict the worker; records of partitions assigned meanwhile are queued.
 On partition revocation it commits what it has applied and forgets unapplied records of the lost partitions (their
 new owner re-reads them). On SIGTERM/SIGINT it finishes the open batch, commits and leaves the group.
 """
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -25,6 +29,7 @@ from ingest.records import SourceRecord
 
 log = logging.getLogger(__name__)
 LAG_REFRESH_S = 5.0
+BUSY_POLL_S = 0.5            # how often the consumer thread polls (paused) while a batch is being applied
 JOIN_GRACE_S = 30.0          # --until-idle waits this much longer while the group has not assigned us anything
 
 
@@ -47,12 +52,15 @@ class IngestWorker(ConsumerRebalanceListener):
         self._assigned_once = False
         self._last_event_at = clock()
         self._lag_checked_at = 0.0
-        processor.retry.sleep = self._sleep_keeping_membership
+        self._stop_event = threading.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-apply")
+        processor.retry.sleep = self._backoff
 
     # --- lifecycle -------------------------------------------------------------------------------------------
     def stop(self, *_: Any) -> None:
         """Finish the open batch, commit and return from ``run`` (safe to call from a signal handler)."""
         self._stopping = True
+        self._stop_event.set()
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
@@ -81,6 +89,7 @@ class IngestWorker(ConsumerRebalanceListener):
             log.warning("stopped while retrying a transient fault: the open batch is not committed and will be "
                         "re-applied on restart")
         finally:
+            self._executor.shutdown(wait=True)
             self.consumer.close(autocommit=False)
         return self.counters
 
@@ -110,10 +119,11 @@ class IngestWorker(ConsumerRebalanceListener):
             batch = self._queue.pop(0)
             if not batch:
                 continue
-            self.counters.add(self.processor.process(batch))
+            self.counters.add(self._process_keeping_membership(batch))
             for record in batch:
                 self._uncommitted[TopicPartition(record.topic, record.partition)] = record.offset + 1
             self._commit()
+            self._last_event_at = self.clock()      # idle time counts from the end of the last work
 
     def _commit(self) -> None:
         owned = self.consumer.assignment()
@@ -128,18 +138,26 @@ class IngestWorker(ConsumerRebalanceListener):
         except KafkaError as exc:
             log.warning("commit failed; records will be re-applied after restart (idempotent): %s", exc)
 
-    def _sleep_keeping_membership(self, seconds: float) -> None:
-        """Backoff that keeps polling (partitions paused) so the group does not evict us."""
-        deadline = self.clock() + seconds
+    def _process_keeping_membership(self, batch: list[SourceRecord]) -> Counters:
+        """Apply a batch on the helper thread; meanwhile pause and keep polling so the group keeps us."""
+        future = self._executor.submit(self.processor.process, batch)
         try:
-            while (left := deadline - self.clock()) > 0:
-                if self._stopping:
-                    raise ShutdownDuringRetry()
+            while True:
+                try:
+                    return future.result(timeout=BUSY_POLL_S)
+                except FutureTimeout:
+                    pass
                 self.consumer.pause(*self.consumer.assignment())
                 # Paused partitions return nothing; records of partitions assigned meanwhile are queued, in order.
-                self._queue.extend(self._offer(self._poll(min(left, 1.0), max_records=max(1, self.batcher.room))))
+                self._queue.extend(self._offer(self._poll(BUSY_POLL_S, max_records=max(1, self.batcher.room))))
         finally:
-            self.consumer.resume(*self.consumer.paused())
+            if self.consumer.paused():
+                self.consumer.resume(*self.consumer.paused())
+
+    def _backoff(self, seconds: float) -> None:
+        """The retry layer's sleep (helper thread): wakes early and gives up the batch when the worker stops."""
+        if self._stop_event.wait(seconds):
+            raise ShutdownDuringRetry()
 
     # --- rebalance listener ----------------------------------------------------------------------------------
     def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:

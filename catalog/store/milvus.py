@@ -31,6 +31,13 @@ from catalog.store.base import StoreCounts
 
 log = logging.getLogger(__name__)
 
+
+def _quiet_pymilvus_logging() -> None:
+    """pymilvus installs its own stderr handlers and logs every failed RPC at ERROR, including ones this adapter
+    expects and handles (GetVersion on Lite, Lite's empty-query bug). Errors reach callers as ``StoreError``."""
+    for name in ("pymilvus", "pymilvus.milvus_client", "pymilvus.decorators"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
 T = TypeVar("T")
 
 ALIAS_REGISTRY = "_catalog_aliases"
@@ -192,6 +199,7 @@ class MilvusStore:
                         self._client = self._client_factory()
                     else:
                         from pymilvus import MilvusClient
+                        _quiet_pymilvus_logging()
                         # A private connection alias: pymilvus shares one connection per uri+token by default and
                         # any other MilvusClient.close() on the same uri would tear ours down.
                         self._client = MilvusClient(uri=self.uri, token=self.token, timeout=self.timeout_s,

@@ -148,8 +148,7 @@ def stack_up(args: argparse.Namespace, settings: Settings) -> int:
         print(f"export CATALOG_KAFKA_BOOTSTRAP={stack.kafka.bootstrap} CATALOG_MILVUS_URI={stack.milvus.uri}")
         print("local stack running; Ctrl-C stops it", file=sys.stderr)
         try:
-            while True:
-                time.sleep(3600)
+            stack.wait()          # raises if the broker or Milvus dies
         except KeyboardInterrupt:
             pass
     return 0

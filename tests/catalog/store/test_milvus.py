@@ -1,4 +1,4 @@
-"""MilvusStore: row mapping and error classification (unit) and a real Milvus Lite 2.5 server (integration)."""
+"""MilvusStore: configuration (unit) and a real Milvus Lite 2.5 server (integration)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import grpc
 import numpy as np
 import pytest
 from pymilvus import AnnSearchRequest, MilvusClient, RRFRanker
-from pymilvus.exceptions import DataNotMatchException, MilvusException, ParamError
 
-from catalog import limits
 from catalog.errors import ConfigError, StoreError
 from catalog.localstack import MilvusLiteServer, free_port
 from catalog.product import Product, embed_text
@@ -21,21 +18,9 @@ from catalog.store import schema as S
 from catalog.store import milvus as M
 from catalog.store.base import StoreCounts, VectorStore
 from catalog.store.milvus import MilvusStore
+from tests.catalog.store.products import DIM, product, vec
 
-DIM = 8
 MakeStore = Callable[..., MilvusStore]
-
-
-def vec(*head: float, dim: int = DIM) -> np.ndarray:
-    v = np.zeros(dim, dtype=np.float32)
-    v[: len(head)] = head
-    return v
-
-
-def product(sku: str, **kw: object) -> Product:
-    defaults: dict[str, object] = {"version": 1, "title": f"title {sku}", "vector": vec(1.0, 0.5)}
-    defaults.update(kw)
-    return Product(sku=sku, **defaults)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -63,96 +48,6 @@ def test_is_a_vector_store_and_from_settings() -> None:
 def test_invalid_config(kw: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         _offline_store(**kw)
-
-
-def test_row_mapping() -> None:
-    store = _offline_store(embed_attributes=("color",))
-    p = product("s1", title="男士跑步鞋", category="Shoes > Running > Trail", attributes={"color": "红", "wh": "A1"},
-                price=9.5, in_stock=True, text_hash="h" * 32, updated_at_ms=123)
-    row = store._product_to_row(p)
-    assert row[S.EMBED_TEXT] == embed_text(p, embed_attributes=("color",))
-    assert row[S.CATEGORY_LEVELS] == ["Shoes", "Shoes > Running", "Shoes > Running > Trail"]
-    assert row[S.ATTRIBUTES] == {"color": "红", "wh": "A1"}
-    assert len(row[S.DENSE]) == DIM and row[S.DELETED] is False
-    assert set(row) == {f.name for f in S.build_schema(MilvusClient, DIM).fields} - {S.SPARSE}
-    back = store._row_to_product(row | {S.DENSE: row[S.DENSE]})
-    assert back.with_changes(vector=None) == p.with_changes(vector=None)
-    assert back.vector.dtype == np.float32 and np.array_equal(back.vector, p.vector)
-
-
-def test_tombstone_without_vector_gets_zeros_live_without_vector_fails() -> None:
-    store = _offline_store()
-    row = store._product_to_row(Product(sku="gone", version=3, deleted=True))
-    assert row[S.DENSE] == [0.0] * DIM and row[S.DELETED] is True
-    with pytest.raises(StoreError) as err:
-        store._product_to_row(Product(sku="live", version=1))
-    assert not err.value.retriable
-
-
-def test_wrong_vector_dim_is_not_retriable() -> None:
-    with pytest.raises(StoreError, match="3 dims") as err:
-        _offline_store()._product_to_row(product("x", vector=np.ones(3, dtype=np.float32)))
-    assert not err.value.retriable
-
-
-def test_embed_text_truncated_to_field_limit() -> None:
-    long_attr = "色" * 5000                   # 15000 UTF-8 bytes
-    row = _offline_store()._product_to_row(product("x", attributes={"color": long_attr}))
-    assert len(row[S.EMBED_TEXT].encode("utf-8")) <= limits.EMBED_TEXT_MAX_BYTES
-    row[S.EMBED_TEXT].encode("utf-8")          # still valid UTF-8
-
-
-@pytest.mark.parametrize("value", ['plain', 'q"uote', "single'quote", "back\\slash", 'x"] or sku != "', "换行\n\t",
-                                   "\\\"", ""])
-def test_escape_string_round_trips_as_json(value: str) -> None:
-    import json
-    literal = M.escape_string(value)
-    assert literal.startswith('"') and literal.endswith('"')
-    assert json.loads(literal) == value
-
-
-class _RpcError(grpc.RpcError):
-    def __init__(self, code: grpc.StatusCode, details: str = "") -> None:
-        self._code, self._details = code, details
-
-    def code(self) -> grpc.StatusCode:
-        return self._code
-
-    def details(self) -> str:
-        return self._details
-
-    def __str__(self) -> str:
-        return f"<_InactiveRpcError status={self._code} details={self._details}>"
-
-
-@pytest.mark.parametrize(("exc", "retriable"), [
-    (_RpcError(grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses; Connection refused"), True),
-    (_RpcError(grpc.StatusCode.DEADLINE_EXCEEDED), True),
-    (_RpcError(grpc.StatusCode.RESOURCE_EXHAUSTED), True),
-    (_RpcError(grpc.StatusCode.UNIMPLEMENTED), False),
-    (_RpcError(grpc.StatusCode.INVALID_ARGUMENT), False),
-    (_RpcError(grpc.StatusCode.INTERNAL, "bad plan"), False),
-    (_RpcError(grpc.StatusCode.UNKNOWN, "Socket closed"), True),
-    # pymilvus wraps a gRPC error with the bound ``code`` method as its code after its own retries time out
-    (MilvusException(code=_RpcError(grpc.StatusCode.UNAVAILABLE).code, message="[query] Retry timeout: 3s"), True),
-    (MilvusException(code=1100, message="Invalid expr: bogus ==: invalid parameter"), False),
-    (MilvusException(code=100, message="collection not found"), False),
-    (MilvusException(code=65535, message="invalid index type: HNSW, local mode only support FLAT"), False),
-    (MilvusException(code=5, message="internal error"), False),
-    (MilvusException(code=1, message="Unsupported data type: 0"), False),
-    (MilvusException(code=2, message="service unavailable"), True),
-    (MilvusException(code=1, message="service not ready"), True),
-    (MilvusException(code=8, message="rate limit exceeded"), True),
-    (MilvusException(code=9, message="quota exceeded"), True),
-    (DataNotMatchException(message="Insert missed an field `embed_text`"), False),
-    (ParamError(message="invalid dim: connection timeout words in a param error"), False),
-    (ConnectionRefusedError(111, "Connection refused"), True),
-    (ValueError("something odd"), False),
-])
-def test_map_error(exc: BaseException, retriable: bool) -> None:
-    mapped = M._map_error(exc, "op")
-    assert isinstance(mapped, StoreError) and mapped.retriable is retriable
-    assert "milvus op failed" in str(mapped)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -119,7 +119,10 @@ class IngestWorker(ConsumerRebalanceListener):
             batch = self._queue.pop(0)
             if not batch:
                 continue
-            self.counters.add(self._process_keeping_membership(batch))
+            started = time.perf_counter()
+            counts = self._process_keeping_membership(batch)
+            self.counters.add(counts)
+            log.debug("applied %d events in %.2fs: %s", len(batch), time.perf_counter() - started, counts)
             for record in batch:
                 self._uncommitted[TopicPartition(record.topic, record.partition)] = record.offset + 1
             self._commit()

@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any
 
-from catalog.store.milvus_errors import is_already_exists, is_not_found, map_error
+from catalog.store.milvus_errors import NO_CLIENT_RETRY, is_already_exists, is_not_found, map_error
 from catalog.store.rows import escape_string
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class NativeAliases:
     def target(self, alias: str) -> str | None:
         """The collection ``alias`` points at, or None if the alias does not exist (other errors: StoreError)."""
         try:
-            desc = self.client.describe_alias(alias, timeout=self.timeout_s)
+            desc = self.client.describe_alias(alias, timeout=self.timeout_s, **NO_CLIENT_RETRY)
         except Exception as exc:
             if is_not_found(exc):
                 return None
@@ -44,14 +44,14 @@ class NativeAliases:
     def set(self, alias: str, collection: str) -> None:
         """Point ``alias`` at ``collection`` (create or switch: one atomic RPC)."""
         if self.target(alias) is None:
-            self.client.create_alias(collection, alias, timeout=self.timeout_s)
+            self.client.create_alias(collection, alias, timeout=self.timeout_s, **NO_CLIENT_RETRY)
         else:
-            self.client.alter_alias(collection, alias, timeout=self.timeout_s)
+            self.client.alter_alias(collection, alias, timeout=self.timeout_s, **NO_CLIENT_RETRY)
 
     def set_if_missing(self, alias: str, collection: str) -> None:
         """Create ``alias``; if another process won the race, leave its alias alone."""
         try:
-            self.client.create_alias(collection, alias, timeout=self.timeout_s)
+            self.client.create_alias(collection, alias, timeout=self.timeout_s, **NO_CLIENT_RETRY)
         except Exception as exc:
             if not is_already_exists(exc):
                 raise
@@ -60,7 +60,7 @@ class NativeAliases:
     def delete(self, alias: str) -> None:
         """Drop ``alias`` (a missing one is fine)."""
         try:
-            self.client.drop_alias(alias, timeout=self.timeout_s)
+            self.client.drop_alias(alias, timeout=self.timeout_s, **NO_CLIENT_RETRY)
         except Exception as exc:
             if not is_not_found(exc):
                 raise
@@ -78,25 +78,25 @@ class LiteAliasRegistry:
         self.ensure()
         rows = self.client.query(ALIAS_REGISTRY, filter=f"{_REGISTRY_ALIAS} == {escape_string(alias)}",
                                  output_fields=[_REGISTRY_TARGET], consistency_level="Strong",
-                                 timeout=self.timeout_s)
+                                 timeout=self.timeout_s, **NO_CLIENT_RETRY)
         return rows[0][_REGISTRY_TARGET] if rows else None
 
     def set(self, alias: str, collection: str) -> None:
         """Point ``alias`` at ``collection`` (create or switch: one upsert)."""
         self.ensure()
-        self.client.upsert(ALIAS_REGISTRY, [self._row(alias, collection)], timeout=self.timeout_s)
+        self.client.upsert(ALIAS_REGISTRY, [self._row(alias, collection)], timeout=self.timeout_s, **NO_CLIENT_RETRY)
 
     def set_if_missing(self, alias: str, collection: str) -> None:
         """Single-row insert-if-absent: re-check just before writing; a lost race re-writes the same target."""
         if self.target(alias) is None:
-            self.client.upsert(ALIAS_REGISTRY, [self._row(alias, collection)], timeout=self.timeout_s)
+            self.client.upsert(ALIAS_REGISTRY, [self._row(alias, collection)], timeout=self.timeout_s, **NO_CLIENT_RETRY)
             log.info("alias %s -> %s (registry)", alias, collection)
 
     def delete(self, alias: str) -> None:
         """Remove ``alias`` (a missing alias or registry is fine)."""
-        if self.client.has_collection(ALIAS_REGISTRY, timeout=self.timeout_s):
+        if self.client.has_collection(ALIAS_REGISTRY, timeout=self.timeout_s, **NO_CLIENT_RETRY):
             self.client.delete(ALIAS_REGISTRY, filter=f"{_REGISTRY_ALIAS} == {escape_string(alias)}",
-                               timeout=self.timeout_s)
+                               timeout=self.timeout_s, **NO_CLIENT_RETRY)
 
     @staticmethod
     def _row(alias: str, collection: str) -> dict[str, Any]:
@@ -106,10 +106,10 @@ class LiteAliasRegistry:
     def ensure(self) -> None:
         """Create and load the registry collection; safe to race with another process doing the same."""
         c = self.client
-        if c.has_collection(ALIAS_REGISTRY, timeout=self.timeout_s):
-            state = c.get_load_state(ALIAS_REGISTRY, timeout=self.timeout_s).get("state")
+        if c.has_collection(ALIAS_REGISTRY, timeout=self.timeout_s, **NO_CLIENT_RETRY):
+            state = c.get_load_state(ALIAS_REGISTRY, timeout=self.timeout_s, **NO_CLIENT_RETRY).get("state")
             if getattr(state, "name", str(state)) != "Loaded":
-                c.load_collection(ALIAS_REGISTRY, timeout=self.timeout_s)
+                c.load_collection(ALIAS_REGISTRY, timeout=self.timeout_s, **NO_CLIENT_RETRY)
             return
         from pymilvus import DataType
         schema = c.create_schema(auto_id=False, enable_dynamic_field=False,
@@ -121,8 +121,8 @@ class LiteAliasRegistry:
         params = c.prepare_index_params()
         params.add_index(_REGISTRY_VECTOR, index_type="FLAT", metric_type="L2")
         try:
-            c.create_collection(ALIAS_REGISTRY, schema=schema, index_params=params, timeout=self.timeout_s)
+            c.create_collection(ALIAS_REGISTRY, schema=schema, index_params=params, timeout=self.timeout_s, **NO_CLIENT_RETRY)
         except Exception as exc:
             if not is_already_exists(exc):
                 raise
-            c.load_collection(ALIAS_REGISTRY, timeout=self.timeout_s)
+            c.load_collection(ALIAS_REGISTRY, timeout=self.timeout_s, **NO_CLIENT_RETRY)

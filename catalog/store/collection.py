@@ -12,17 +12,17 @@ from typing import Any
 
 from catalog.errors import StoreError
 from catalog.store import schema as S
-from catalog.store.milvus_errors import is_already_exists
+from catalog.store.milvus_errors import NO_CLIENT_RETRY, is_already_exists
 
 log = logging.getLogger(__name__)
 
 
 def create_if_missing(client: Any, name: str, *, dim: int, dense_index: S.DenseIndex, timeout_s: float) -> None:
     """Create the collection's schema (indexes follow in ``ensure_indexes``); losing a creation race is fine."""
-    if client.has_collection(name, timeout=timeout_s):
+    if client.has_collection(name, timeout=timeout_s, **NO_CLIENT_RETRY):
         return
     try:
-        client.create_collection(name, schema=S.build_schema(client, dim), timeout=timeout_s)
+        client.create_collection(name, schema=S.build_schema(client, dim), timeout=timeout_s, **NO_CLIENT_RETRY)
         log.info("created collection %s (dim %d, dense %s)", name, dim, dense_index)
     except Exception as exc:
         if not is_already_exists(exc):
@@ -31,7 +31,7 @@ def create_if_missing(client: Any, name: str, *, dim: int, dense_index: S.DenseI
 
 def check_catalog_collection(client: Any, name: str, *, dim: int, timeout_s: float) -> None:
     """Refuse a collection without the catalog fields or with another dense dim (neither passes on its own)."""
-    desc = client.describe_collection(name, timeout=timeout_s)
+    desc = client.describe_collection(name, timeout=timeout_s, **NO_CLIENT_RETRY)
     missing = {S.SKU, S.DENSE, S.SPARSE, S.EMBED_TEXT, S.VERSION, S.DELETED} - S.field_names(desc)
     if missing:
         raise StoreError(f"collection {name!r} exists but is not a catalog collection (missing fields "
@@ -46,14 +46,14 @@ def check_catalog_collection(client: Any, name: str, *, dim: int, timeout_s: flo
 def ensure_indexes(client: Any, name: str, *, dense_index: S.DenseIndex, lite: bool, timeout_s: float) -> None:
     """Create indexes a crashed earlier ``ensure_collection`` left out (dense and sparse are required to load);
     a scalar index the server rejects is skipped with a warning."""
-    existing = set(client.list_indexes(name, timeout=timeout_s))
+    existing = set(client.list_indexes(name, timeout=timeout_s, **NO_CLIENT_RETRY))
     specs = S.index_specs(dense_index, lite=lite)
     missing = {spec["index_name"] for spec in specs} - existing
     if not missing:
         return
     if existing:  # a half-built collection may be loaded; index changes need it released
         try:
-            client.release_collection(name, timeout=timeout_s)
+            client.release_collection(name, timeout=timeout_s, **NO_CLIENT_RETRY)
         except Exception:  # noqa: BLE001 - not loaded is fine
             pass
     for spec in specs:
@@ -62,7 +62,7 @@ def ensure_indexes(client: Any, name: str, *, dense_index: S.DenseIndex, lite: b
         try:
             client.create_index(name, S.index_params(dense_index, lite=lite, client=client,
                                                      only={spec["index_name"]}),
-                                timeout=timeout_s, sync=False)   # load waits for the build
+                                timeout=timeout_s, **NO_CLIENT_RETRY, sync=False)   # load waits for the build
         except Exception as exc:
             if spec["field_name"] in (S.DENSE, S.SPARSE) and not is_already_exists(exc):
                 raise

@@ -25,7 +25,7 @@ from catalog.store import schema as S
 from catalog.store.aliases import ALIAS_REGISTRY, LiteAliasRegistry, NativeAliases
 from catalog.store.base import StoreCounts
 from catalog.store.collection import check_catalog_collection, create_if_missing, ensure_indexes
-from catalog.store.milvus_errors import (is_lite_empty_result, is_unimplemented, map_error, mapped,
+from catalog.store.milvus_errors import (NO_CLIENT_RETRY, is_lite_empty_result, is_unimplemented, map_error, mapped,
                                          quiet_pymilvus_logging)
 from catalog.store.rows import escape_string, in_filter, product_to_row, row_to_product
 
@@ -128,7 +128,7 @@ class MilvusStore:
             create_if_missing(c, self.collection, dim=self.dim, dense_index=dense, timeout_s=t)
             check_catalog_collection(c, self.collection, dim=self.dim, timeout_s=t)
             ensure_indexes(c, self.collection, dense_index=dense, lite=lite, timeout_s=t)
-            c.load_collection(self.collection, timeout=t)
+            c.load_collection(self.collection, timeout=t, **NO_CLIENT_RETRY)
         if self.alias_target(self.alias) is None:
             self._create_alias_if_missing(self.alias, self.collection)
 
@@ -136,7 +136,7 @@ class MilvusStore:
         """Drop a physical collection (default: ours). Used by tests and by reindex clean-up."""
         c = self.client
         with mapped("drop_collection"):
-            c.drop_collection(name or self.collection, timeout=self.timeout_s)
+            c.drop_collection(name or self.collection, timeout=self.timeout_s, **NO_CLIENT_RETRY)
 
     # -- alias --------------------------------------------------------------------------------------------------
     def _aliases(self, client: Any) -> NativeAliases | LiteAliasRegistry:
@@ -166,7 +166,7 @@ class MilvusStore:
             raise ConfigError(f"invalid alias name {alias!r}")
         c = self.client
         with mapped(f"set_alias {alias} -> {collection}"):
-            if not c.has_collection(collection, timeout=self.timeout_s):
+            if not c.has_collection(collection, timeout=self.timeout_s, **NO_CLIENT_RETRY):
                 raise StoreError(f"cannot point alias {alias!r} at missing collection {collection!r}",
                                  retriable=False)
             self._aliases(c).set(alias, collection)
@@ -194,7 +194,7 @@ class MilvusStore:
             with mapped(f"fetch from {self.collection}"):
                 try:
                     rows = c.query(self.collection, filter=in_filter(S.SKU, chunk), output_fields=fields,
-                                   limit=len(chunk), consistency_level="Strong", timeout=self.timeout_s)
+                                   limit=len(chunk), consistency_level="Strong", timeout=self.timeout_s, **NO_CLIENT_RETRY)
                 except Exception as exc:
                     if not (self.is_lite and is_lite_empty_result(exc)):
                         raise
@@ -221,13 +221,13 @@ class MilvusStore:
                 raise StoreError(f"Milvus Lite cannot upsert skus containing a single quote: {quoted[:5]!r}; use a "
                                  "Milvus server for such catalogs", retriable=False)
         with mapped(f"upsert into {self.collection}"):
-            c.upsert(self.collection, rows, timeout=self.timeout_s)
+            c.upsert(self.collection, rows, timeout=self.timeout_s, **NO_CLIENT_RETRY)
 
     def counts(self) -> StoreCounts:
         c = self.client
         with mapped(f"count {self.collection}"):
             live, dead = (int(c.query(self.collection, filter=f"{S.DELETED} == {deleted}", output_fields=["count(*)"],
-                                      consistency_level="Strong", timeout=self.timeout_s)[0]["count(*)"])
+                                      consistency_level="Strong", timeout=self.timeout_s, **NO_CLIENT_RETRY)[0]["count(*)"])
                           for deleted in ("false", "true"))
         return StoreCounts(live=live, tombstoned=dead)
 

@@ -109,3 +109,9 @@ def mapped(what: str) -> Iterator[None]:
         raise
     except Exception as exc:
         raise map_error(exc, what) from exc
+
+
+# pymilvus retries failed RPCs itself (75 times, up to 3 s apart) and only honours ``timeout`` as a retry budget when
+# it is an int, so a float timeout meant minutes of hidden retries in the store. Every call passes this to make one
+# attempt, bounded by its gRPC deadline; retrying is the ingest layer's job (``ingest.retry``), done once.
+NO_CLIENT_RETRY = {"retry_times": 0}

@@ -192,12 +192,10 @@ class IngestWorker(ConsumerRebalanceListener):
     # --- metrics ---------------------------------------------------------------------------------------------
     def _refresh_lag(self) -> None:
         now = self.clock()
-        if now - self._lag_checked_at < LAG_REFRESH_S:
+        assigned = self.consumer.assignment()
+        if not assigned or now - self._lag_checked_at < LAG_REFRESH_S:
             return
         self._lag_checked_at = now
-        assigned = self.consumer.assignment()
-        if not assigned:
-            return
         try:
             ends = self.consumer.end_offsets(list(assigned))
             for tp in assigned:

@@ -129,3 +129,25 @@ def test_cli_ingest_prints_json_counters(env):
     assert records["C2"]["deleted"]
     stats = json.loads(env.cli("stats", "--json").stdout)
     assert (stats["live"], stats["tombstoned"]) == (1, 1)
+
+
+def test_prometheus_metrics_are_served(kafka_broker, milvus_server, tmp_path):
+    import httpx
+
+    from catalog.localstack import free_port
+
+    port = free_port()
+    env = make_env(kafka_broker.bootstrap, milvus_server.uri, tmp_path, CATALOG_METRICS_PORT=str(port))
+    env.publish(upsert("M1", 1), upsert("M2", 1, title="Yoga mat"), {"op": "patch", "sku": "M1", "version": 2, "price": 1.0},
+                b"junk")
+    env.ingest()
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line and not line.startswith("#")}
+    assert samples['catalog_ingest_events_total{outcome="upserted"}'] == 2
+    assert samples['catalog_ingest_events_total{outcome="patched"}'] == 1
+    assert samples['catalog_ingest_events_total{outcome="dead_lettered"}'] == 1
+    assert samples["catalog_ingest_embedded_texts_total"] == 2
+    assert samples["catalog_ingest_freshness_seconds_count"] == 3
+    assert samples["catalog_ingest_batch_events_sum"] == 4
+    assert any(key.startswith("catalog_ingest_consumer_lag{") for key in samples)

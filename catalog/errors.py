@@ -39,6 +39,10 @@ class InputTooLongError(EmbeddingError):
         self.index = index
 
 
+class RerankError(BackendError):
+    """The reranker failed or ran out of time (retrieval degrades to the fused order)."""
+
+
 class StoreError(BackendError):
     """The vector store (Milvus) failed."""
 

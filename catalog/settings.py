@@ -62,6 +62,27 @@ class Settings(BaseSettings):
     query_instruction: str = Field(DEFAULT_QUERY_INSTRUCTION, description="Qwen3 query instruction (retrieval).")
     query_template: str = Field(QWEN3_QUERY_TEMPLATE, description="How instruction and query are joined.")
 
+    # Retrieval (gRPC) and rerank
+    grpc_address: str = Field("127.0.0.1:50051", description="Address the retrieval gRPC server listens on / the "
+                              "client connects to.")
+    search_candidates: int = Field(100, ge=1, le=1000, description="Fused candidates passed to the reranker.")
+    search_exact_threshold: int = Field(2000, ge=0, description="When a filter matches at most this many products, "
+                                        "search them exactly instead of through the ANN index.")
+    query_cache_size: int = Field(10_000, ge=0, description="Query embeddings kept in the LRU cache (0 = off).")
+    query_cache_ttl_s: float = Field(600.0, gt=0, description="How long a cached query embedding stays valid.")
+    rerank_backend: Literal["none", "vllm", "local"] = Field("none", description="`none`, `vllm` (/v1/rerank) or "
+                                                             "`local` (transformers checkpoint).")
+    rerank_base_url: str = Field("http://127.0.0.1:8001/v1", description="Base URL of the vLLM reranker server.")
+    rerank_model: str = Field("Qwen/Qwen3-Reranker-4B", description="Served reranker name, or a local checkpoint "
+                              "path for the local backend.")
+    rerank_instruction: str = Field("Given a shopper's search query, judge whether the product matches it",
+                                    description="Qwen3-Reranker <Instruct> text.")
+    rerank_max_doc_tokens: int = Field(512, ge=16, description="Client-side truncation of each document.")
+    rerank_timeout_margin_ms: int = Field(50, ge=0, description="Kept back from the request deadline for the "
+                                          "response after reranking.")
+    rerank_breaker_failures: int = Field(5, ge=1, description="Consecutive rerank failures that open the breaker.")
+    rerank_breaker_reset_s: float = Field(30.0, gt=0, description="How long an open breaker skips the reranker.")
+
     # Reliability and observability
     retry_initial_s: float = Field(0.5, gt=0, description="First backoff after a retriable fault.")
     retry_max_s: float = Field(30.0, gt=0, description="Backoff cap; the worker retries transient faults forever.")

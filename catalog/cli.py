@@ -90,6 +90,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="local stack + sample catalog + ingest, then print what landed")
     demo.add_argument("--data-dir", type=Path, default=Path(".catalog/demo"))
     _set(demo, "demo")
+
+    serve = sub.add_parser("serve", help="run the retrieval gRPC server at CATALOG_GRPC_ADDRESS until SIGTERM/Ctrl-C")
+    _set(serve, "serve")
+    search = sub.add_parser("search", help="query the retrieval gRPC server")
+    search.add_argument("query")
+    search.add_argument("--top-k", type=int, default=10, help="results (1-100; 0 = server default)")
+    search.add_argument("--category", action="append", default=[], metavar="PATH",
+                        help='category path, matches it and below, e.g. "Apparel > Men" (repeatable: any of)')
+    search.add_argument("--brand", action="append", default=[], help="brand (repeatable: any of)")
+    search.add_argument("--price-min", type=float)
+    search.add_argument("--price-max", type=float)
+    search.add_argument("--in-stock", action="store_true", help="only products in stock")
+    search.add_argument("--locale", help="e.g. en-US")
+    search.add_argument("--tenant")
+    search.add_argument("--no-rerank", action="store_true", help="skip the reranker (fused order)")
+    search.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    search.add_argument("--address", help="server address (default CATALOG_GRPC_ADDRESS)")
+    search.add_argument("--timeout", type=_positive_float, default=5.0, metavar="SECONDS",
+                        help="deadline of the whole call, retries included (default 5)")
+    _set(search, "search")
     return parser
 
 

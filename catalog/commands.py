@@ -160,6 +160,38 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, args.data_dir)
 
 
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieve.server import run_server
+
+    def ready(handle: Any) -> None:
+        print(f"search server listening on {handle.address}; SIGTERM/Ctrl-C stops it", file=sys.stderr, flush=True)
+
+    return run_server(settings, ready=ready)
+
+
+def search(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieve.client import InvalidSearch, SearchClient, SearchError, SearchUnavailable, format_table, \
+        response_to_json
+
+    address = args.address or settings.grpc_address
+    try:
+        with SearchClient(address, timeout_s=args.timeout) as client:
+            resp = client.search(args.query, top_k=args.top_k, categories=args.category, brands=args.brand,
+                                 price_min=args.price_min, price_max=args.price_max, in_stock_only=args.in_stock,
+                                 locale=args.locale, tenant=args.tenant, rerank=not args.no_rerank)
+    except InvalidSearch as exc:
+        print(f"invalid request: {exc.message}", file=sys.stderr)
+        return 2
+    except SearchUnavailable as exc:
+        print(f"error: {exc.message} (is the server running at {address}?)", file=sys.stderr)
+        return 1
+    except SearchError as exc:
+        print(f"error ({exc.code.name}): {exc.message}", file=sys.stderr)
+        return 1
+    print(response_to_json(resp) if args.json else format_table(resp, rerank_requested=not args.no_rerank))
+    return 0
+
+
 def _report(counters: dict[str, int], seconds: float, *, as_json: bool) -> None:
     if as_json:
         print_json({**counters, "seconds": round(seconds, 3)})

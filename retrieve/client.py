@@ -1,0 +1,228 @@
+"""Python client of the retrieval gRPC service: plain Python arguments in, ``retrieve.domain`` objects out.
+
+Every call has a deadline (``timeout_s``, covering all attempts). UNAVAILABLE alone is retried, ``retries`` times
+with a small backoff (Search is read-only, so a retry is always safe); every other failure is raised as
+``SearchError`` with the server's message (INVALID_ARGUMENT as ``InvalidSearch``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+import grpc
+
+from catalog.errors import CatalogError
+from retrieve.domain import CategoryFilter, SearchFilters, SearchResponse
+from retrieve.proto import search_pb2 as pb
+from retrieve.servicer import SERVICE_NAME, filters_to_proto, response_from_proto
+
+BACKOFF_INITIAL_S = 0.05
+BACKOFF_MAX_S = 0.5
+_UINT32_MAX = 2**32 - 1
+
+
+class SearchError(CatalogError):
+    """The search RPC failed; ``code`` is the ``grpc.StatusCode``, ``message`` the server's (or client's) text."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(f"{code.name}: {message}")
+        self.code = code
+        self.message = message
+
+
+class InvalidSearch(SearchError):
+    """INVALID_ARGUMENT: the message starts with the offending field, e.g. ``top_k: ...``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+class SearchUnavailable(SearchError):
+    """UNAVAILABLE on every attempt: the server is not running/reachable, or a backend it needs is down."""
+
+    def __init__(self, message: str, *, attempts: int) -> None:
+        super().__init__(grpc.StatusCode.UNAVAILABLE, message)
+        self.attempts = attempts
+
+
+class SearchClient:
+    def __init__(self, address: str, *, timeout_s: float = 2.0, retries: int = 2,
+                 options: Iterable[tuple[str, Any]] = ()) -> None:
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be > 0")
+        if retries < 0:
+            raise ValueError("retries must be >= 0")
+        self.address = address
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self._channel = grpc.insecure_channel(address, options=list(options))
+        self._search = self._channel.unary_unary(
+            f"/{SERVICE_NAME}/Search", request_serializer=pb.SearchRequest.SerializeToString,
+            response_deserializer=pb.SearchResponse.FromString)
+
+    def __enter__(self) -> SearchClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def search(self, query: str, *, top_k: int = 10, categories: Iterable[str | CategoryFilter] | str = (),
+               brands: Iterable[str] | str = (), price_min: float | None = None, price_max: float | None = None,
+               in_stock_only: bool = False, locale: str | None = None, tenant: str | None = None,
+               rerank: bool = True, candidates: int | None = None, instruction: str | None = None,
+               timeout_s: float | None = None) -> SearchResponse:
+        """Search; ``categories`` given as "A > B" match that path and below, ``CategoryFilter`` objects as set.
+
+        ``top_k=0`` and ``candidates=None`` mean the server's defaults. Raises ``InvalidSearch``,
+        ``SearchUnavailable`` (after the retries) or ``SearchError``.
+        """
+        request = build_request(query, top_k=top_k, categories=categories, brands=brands, price_min=price_min,
+                                price_max=price_max, in_stock_only=in_stock_only, locale=locale, tenant=tenant,
+                                rerank=rerank, candidates=candidates, instruction=instruction)
+        return response_from_proto(self._call(request, self.timeout_s if timeout_s is None else timeout_s))
+
+    def _call(self, request: pb.SearchRequest, timeout_s: float) -> pb.SearchResponse:
+        deadline = time.monotonic() + timeout_s
+        backoff = BACKOFF_INITIAL_S
+        attempt = 0
+        while True:
+            attempt += 1
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SearchError(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                  f"no answer from {self.address} within {timeout_s:g}s ({attempt - 1} attempts)")
+            try:
+                return self._search(request, timeout=left)
+            except grpc.RpcError as exc:
+                code, details = exc.code(), exc.details() or ""
+                if code == grpc.StatusCode.INVALID_ARGUMENT:
+                    raise InvalidSearch(details) from None
+                if code != grpc.StatusCode.UNAVAILABLE:
+                    raise SearchError(code, details or code.name) from None
+                pause = backoff * random.uniform(0.5, 1.0)
+                if attempt > self.retries or deadline - time.monotonic() <= pause:
+                    raise SearchUnavailable(f"search service at {self.address} unavailable after {attempt} "
+                                            f"attempt(s): {details}", attempts=attempt) from None
+                time.sleep(pause)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+
+def build_request(query: str, *, top_k: int = 10, categories: Iterable[str | CategoryFilter] | str = (),
+                  brands: Iterable[str] | str = (), price_min: float | None = None, price_max: float | None = None,
+                  in_stock_only: bool = False, locale: str | None = None, tenant: str | None = None,
+                  rerank: bool = True, candidates: int | None = None,
+                  instruction: str | None = None) -> pb.SearchRequest:
+    """The wire request for ``SearchClient.search``'s arguments. Values the wire cannot carry raise ``InvalidSearch``
+    (negative counts, text that is not UTF-8); everything else is validated by the server."""
+    if isinstance(categories, (str, CategoryFilter)):
+        categories = (categories,)
+    if isinstance(brands, str):
+        brands = (brands,)
+    cats = tuple(c if isinstance(c, CategoryFilter) else CategoryFilter(path=c, prefix=True) for c in categories)
+    filters = SearchFilters(categories=cats, brands=tuple(brands), price_min=price_min, price_max=price_max,
+                            in_stock_only=bool(in_stock_only), locale=locale or None, tenant=tenant or None)
+    texts = {"query": query, "locale": locale, "tenant": tenant, "instruction": instruction,
+             **{f"filters.categories[{i}]": c.path for i, c in enumerate(cats)},
+             **{f"filters.brands[{i}]": b for i, b in enumerate(filters.brands)}}
+    for name, text in texts.items():
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise InvalidSearch(f"{name}: must be a string, got {type(text).__name__}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidSearch(f"{name}: not valid Unicode text (lone surrogate)") from None
+    for name, value in (("top_k", top_k), ("candidates", candidates)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 0 <= value <= _UINT32_MAX):
+            raise InvalidSearch(f"{name}: must be a non-negative integer, got {value!r}")
+    for name, value in (("price_min", price_min), ("price_max", price_max)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise InvalidSearch(f"filters.{name}: must be a number, got {value!r}")
+    msg = pb.SearchRequest(query=query, top_k=top_k, filters=filters_to_proto(filters), rerank=rerank,
+                           candidates=candidates or 0)
+    if instruction is not None:
+        msg.instruction = instruction
+    return msg
+
+
+# ------------------------------------------------------------------------------------------------------- rendering
+
+def response_to_dict(resp: SearchResponse) -> dict[str, Any]:
+    """JSON-ready form (the CLI's ``--json``)."""
+    return {
+        "hits": [{"rank": i, "sku": h.sku, "title": h.title, "brand": h.brand, "category": h.category,
+                  "price": h.price, "currency": h.currency, "in_stock": h.in_stock, "score": h.score,
+                  "scores": {"dense": h.scores.dense, "bm25": h.scores.bm25, "fused": h.scores.fused,
+                             "rerank": h.scores.rerank}}
+                 for i, h in enumerate(resp.hits, 1)],
+        "degraded": resp.degraded,
+        "degraded_reason": resp.degraded_reason,
+        "timings_ms": resp.timings_ms,
+        "models": resp.models,
+    }
+
+
+def response_to_json(resp: SearchResponse) -> str:
+    return json.dumps(response_to_dict(resp), ensure_ascii=False)
+
+
+def format_table(resp: SearchResponse, *, rerank_requested: bool = True, title_width: int = 48) -> str:
+    """A readable table: rank, sku, title, price, brand, final and stage scores; then reranker, degradation, timings."""
+    def num(value: float | None, fmt: str = ".3f") -> str:
+        return "-" if value is None else format(value, fmt)
+
+    def clip(text: str, width: int) -> str:
+        text = " ".join(text.split())
+        if _width(text) <= width:
+            return text
+        while _width(text) > width - 1:
+            text = text[:-1]
+        return text + "…"
+
+    header = ("#", "sku", "title", "price", "brand", "score", "dense", "bm25", "fused", "rerank")
+    rows = [(str(i), h.sku, clip(h.title, title_width), f"{h.price:,.2f} {h.currency}" + ("" if h.in_stock else " *"),
+             clip(h.brand, 16), num(h.score, ".4f"), num(h.scores.dense), num(h.scores.bm25, ".2f"),
+             num(h.scores.fused, ".4f"), num(h.scores.rerank))
+            for i, h in enumerate(resp.hits, 1)]
+    widths = [max(_width(r[c]) for r in [header, *rows]) for c in range(len(header))]
+    right = {0, 3, 5, 6, 7, 8, 9}
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join((" " * (w - _width(c)) + c) if i in right else (c + " " * (w - _width(c)))
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    out = [line(header), line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]
+    if not rows:
+        out.append("(no results)")
+    if any(not h.in_stock for h in resp.hits):
+        out.append("* out of stock")
+    reranker = resp.models.get("reranker") or resp.models.get("rerank")
+    ran = any(h.scores.rerank is not None for h in resp.hits)
+    if not rerank_requested:
+        out.append("rerank: off (requested)")
+    elif ran:
+        out.append(f"rerank: {reranker or 'yes'}")
+    else:
+        out.append(f"rerank: none{f' ({reranker} did not run)' if reranker else ''}")
+    if resp.degraded:
+        out.append(f"DEGRADED: {resp.degraded_reason or 'no reason given'}")
+    if resp.timings_ms:
+        out.append("timings: " + ", ".join(f"{k} {v:.1f}ms" for k, v in resp.timings_ms.items()))
+    if resp.models:
+        out.append("models: " + ", ".join(f"{k}={v}" for k, v in resp.models.items()))
+    return "\n".join(out)
+
+
+def _width(text: str) -> int:
+    """Terminal columns: East Asian wide/fullwidth characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -1,0 +1,111 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CategoryFilter(_message.Message):
+    __slots__ = ("path", "prefix")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    prefix: bool
+    def __init__(self, path: _Optional[str] = ..., prefix: bool = ...) -> None: ...
+
+class SearchFilters(_message.Message):
+    __slots__ = ("categories", "brands", "price_min", "price_max", "in_stock_only", "locale", "tenant")
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    BRANDS_FIELD_NUMBER: _ClassVar[int]
+    PRICE_MIN_FIELD_NUMBER: _ClassVar[int]
+    PRICE_MAX_FIELD_NUMBER: _ClassVar[int]
+    IN_STOCK_ONLY_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    categories: _containers.RepeatedCompositeFieldContainer[CategoryFilter]
+    brands: _containers.RepeatedScalarFieldContainer[str]
+    price_min: float
+    price_max: float
+    in_stock_only: bool
+    locale: str
+    tenant: str
+    def __init__(self, categories: _Optional[_Iterable[_Union[CategoryFilter, _Mapping]]] = ..., brands: _Optional[_Iterable[str]] = ..., price_min: _Optional[float] = ..., price_max: _Optional[float] = ..., in_stock_only: bool = ..., locale: _Optional[str] = ..., tenant: _Optional[str] = ...) -> None: ...
+
+class SearchRequest(_message.Message):
+    __slots__ = ("query", "top_k", "filters", "rerank", "candidates", "instruction")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    RERANK_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    top_k: int
+    filters: SearchFilters
+    rerank: bool
+    candidates: int
+    instruction: str
+    def __init__(self, query: _Optional[str] = ..., top_k: _Optional[int] = ..., filters: _Optional[_Union[SearchFilters, _Mapping]] = ..., rerank: bool = ..., candidates: _Optional[int] = ..., instruction: _Optional[str] = ...) -> None: ...
+
+class StageScores(_message.Message):
+    __slots__ = ("dense", "bm25", "fused", "rerank")
+    DENSE_FIELD_NUMBER: _ClassVar[int]
+    BM25_FIELD_NUMBER: _ClassVar[int]
+    FUSED_FIELD_NUMBER: _ClassVar[int]
+    RERANK_FIELD_NUMBER: _ClassVar[int]
+    dense: float
+    bm25: float
+    fused: float
+    rerank: float
+    def __init__(self, dense: _Optional[float] = ..., bm25: _Optional[float] = ..., fused: _Optional[float] = ..., rerank: _Optional[float] = ...) -> None: ...
+
+class Hit(_message.Message):
+    __slots__ = ("sku", "title", "brand", "category", "price", "currency", "in_stock", "score", "scores")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    BRAND_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    IN_STOCK_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    title: str
+    brand: str
+    category: str
+    price: float
+    currency: str
+    in_stock: bool
+    score: float
+    scores: StageScores
+    def __init__(self, sku: _Optional[str] = ..., title: _Optional[str] = ..., brand: _Optional[str] = ..., category: _Optional[str] = ..., price: _Optional[float] = ..., currency: _Optional[str] = ..., in_stock: bool = ..., score: _Optional[float] = ..., scores: _Optional[_Union[StageScores, _Mapping]] = ...) -> None: ...
+
+class SearchResponse(_message.Message):
+    __slots__ = ("hits", "degraded", "degraded_reason", "timings_ms", "models")
+    class TimingsMsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class ModelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_REASON_FIELD_NUMBER: _ClassVar[int]
+    TIMINGS_MS_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    hits: _containers.RepeatedCompositeFieldContainer[Hit]
+    degraded: bool
+    degraded_reason: str
+    timings_ms: _containers.ScalarMap[str, float]
+    models: _containers.ScalarMap[str, str]
+    def __init__(self, hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., degraded: bool = ..., degraded_reason: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., models: _Optional[_Mapping[str, str]] = ...) -> None: ...

@@ -1,0 +1,168 @@
+"""gRPC <-> domain mapping of ``catalog.search.v1.SearchService``; no search logic lives here.
+
+The servicer converts a request to ``retrieve.domain.SearchRequest`` (validating nothing: the searcher does), calls
+the searcher with the time left of the RPC's deadline, and converts the answer back. Errors map to status codes:
+
+* ``InvalidRequest``                 -> INVALID_ARGUMENT (message "field: what is wrong")
+* ``BackendError`` (retriable)       -> UNAVAILABLE (the client may retry)
+* ``BackendError`` (not retriable)   -> INTERNAL
+* a request that is not a valid protobuf (e.g. a string that is not UTF-8) -> INVALID_ARGUMENT, never INTERNAL
+* anything unexpected                -> INTERNAL with a generic message (details only in the server log)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import grpc
+from google.protobuf.message import DecodeError
+
+from catalog.errors import BackendError
+from retrieve.domain import (CategoryFilter, Hit, InvalidRequest, SearchFilters, SearchRequest, SearchResponse,
+                             StageScores)
+from retrieve.proto import search_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["SearchService"].full_name   # "catalog.search.v1.SearchService"
+DEFAULT_TOP_K = 10
+
+
+class Searcher(Protocol):
+    def search(self, req: SearchRequest, *, time_left_s: Callable[[], float] | None) -> SearchResponse: ...
+
+
+# ---------------------------------------------------------------------------------------------------------- request
+
+def request_from_proto(msg: pb.SearchRequest, *, default_candidates: int) -> SearchRequest:
+    """Wire -> domain. Zero/unset fields take their documented defaults; out-of-range values pass through."""
+    f = msg.filters
+    filters = SearchFilters(
+        categories=tuple(CategoryFilter(path=c.path, prefix=c.prefix) for c in f.categories),
+        brands=tuple(f.brands),
+        price_min=f.price_min if f.HasField("price_min") else None,
+        price_max=f.price_max if f.HasField("price_max") else None,
+        in_stock_only=f.in_stock_only,
+        locale=f.locale or None,
+        tenant=f.tenant or None,
+    )
+    return SearchRequest(
+        query=msg.query,
+        top_k=msg.top_k or DEFAULT_TOP_K,
+        filters=filters,
+        rerank=msg.rerank if msg.HasField("rerank") else True,
+        candidates=msg.candidates or default_candidates,
+        instruction=msg.instruction if msg.HasField("instruction") else None,
+    )
+
+
+def filters_to_proto(filters: SearchFilters) -> pb.SearchFilters:
+    msg = pb.SearchFilters(
+        categories=[pb.CategoryFilter(path=c.path, prefix=c.prefix) for c in filters.categories],
+        brands=list(filters.brands), in_stock_only=filters.in_stock_only,
+        locale=filters.locale or "", tenant=filters.tenant or "")
+    if filters.price_min is not None:
+        msg.price_min = filters.price_min
+    if filters.price_max is not None:
+        msg.price_max = filters.price_max
+    return msg
+
+
+def request_to_proto(req: SearchRequest) -> pb.SearchRequest:
+    """Domain -> wire (every field explicit; ``fusion``/``alpha`` are server-side choices and not on the wire)."""
+    msg = pb.SearchRequest(query=req.query, top_k=req.top_k, filters=filters_to_proto(req.filters),
+                           rerank=req.rerank, candidates=req.candidates)
+    if req.instruction is not None:
+        msg.instruction = req.instruction
+    return msg
+
+
+# --------------------------------------------------------------------------------------------------------- response
+
+def response_to_proto(resp: SearchResponse) -> pb.SearchResponse:
+    msg = pb.SearchResponse(hits=[_hit_to_proto(h) for h in resp.hits], degraded=resp.degraded,
+                            degraded_reason=resp.degraded_reason)
+    msg.timings_ms.update({str(k): float(v) for k, v in resp.timings_ms.items()})
+    msg.models.update({str(k): str(v) for k, v in resp.models.items()})
+    return msg
+
+
+def _hit_to_proto(hit: Hit) -> pb.Hit:
+    s = hit.scores
+    scores = pb.StageScores(fused=float(s.fused))
+    for name in ("dense", "bm25", "rerank"):
+        value = getattr(s, name)
+        if value is not None:
+            setattr(scores, name, float(value))
+    return pb.Hit(sku=hit.sku, title=hit.title, brand=hit.brand, category=hit.category, price=float(hit.price),
+                  currency=hit.currency, in_stock=hit.in_stock, score=float(hit.score), scores=scores)
+
+
+def response_from_proto(msg: pb.SearchResponse) -> SearchResponse:
+    return SearchResponse(hits=[_hit_from_proto(h) for h in msg.hits], degraded=msg.degraded,
+                          degraded_reason=msg.degraded_reason, timings_ms=dict(msg.timings_ms),
+                          models=dict(msg.models))
+
+
+def _hit_from_proto(msg: pb.Hit) -> Hit:
+    s = msg.scores
+
+    def opt(name: str) -> float | None:
+        return getattr(s, name) if s.HasField(name) else None
+
+    return Hit(sku=msg.sku, title=msg.title, brand=msg.brand, category=msg.category, price=msg.price,
+               currency=msg.currency, in_stock=msg.in_stock, score=msg.score,
+               scores=StageScores(dense=opt("dense"), bm25=opt("bm25"), fused=s.fused, rerank=opt("rerank")))
+
+
+# -------------------------------------------------------------------------------------------------------- servicer
+
+class _Undecodable:
+    """Stands in for a request body that does not parse, so the servicer can answer INVALID_ARGUMENT."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _parse_request(data: bytes) -> pb.SearchRequest | _Undecodable:
+    try:
+        return pb.SearchRequest.FromString(data)
+    except (DecodeError, ValueError) as exc:     # gRPC's own deserializer failure would be INTERNAL
+        return _Undecodable(exc)
+
+
+class SearchServicer:
+    """Implements ``SearchService`` on top of a ``Searcher``."""
+
+    def __init__(self, searcher: Searcher, *, default_candidates: int = 100) -> None:
+        self.searcher = searcher
+        self.default_candidates = default_candidates
+
+    def Search(self, request: Any, context: grpc.ServicerContext) -> pb.SearchResponse:  # noqa: N802 - gRPC name
+        if isinstance(request, _Undecodable):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          "request: not a valid SearchRequest (strings must be UTF-8)")
+        req = request_from_proto(request, default_candidates=self.default_candidates)
+        time_left_s = context.time_remaining if context.time_remaining() is not None else None
+        try:
+            resp = self.searcher.search(req, time_left_s=time_left_s)
+        except InvalidRequest as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except BackendError as exc:
+            code = grpc.StatusCode.UNAVAILABLE if exc.retriable else grpc.StatusCode.INTERNAL
+            log.warning("search failed (%s): %s: %s", code.name, type(exc).__name__, exc)
+            context.abort(code, f"{type(exc).__name__}: {exc}")
+        except Exception:  # noqa: BLE001 - never leak a traceback to callers
+            log.exception("unexpected error in Search")
+            context.abort(grpc.StatusCode.INTERNAL, "internal error (see the server log)")
+        return response_to_proto(resp)
+
+
+def add_to_server(servicer: SearchServicer, server: grpc.Server) -> None:
+    """Register like ``search_pb2_grpc.add_SearchServiceServicer_to_server``, but with a tolerant deserializer."""
+    handler = grpc.unary_unary_rpc_method_handler(
+        servicer.Search, request_deserializer=_parse_request,
+        response_serializer=pb.SearchResponse.SerializeToString)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, {"Search": handler}),))

@@ -1,0 +1,225 @@
+"""``Searcher``: validated request -> filter -> query embedding -> dense + BM25 (same filter) -> fusion -> rerank.
+
+One search, in order (each stage timed in ``timings_ms``):
+
+1. ``validate_request`` (``InvalidRequest`` names the field) and ``build_filter`` (escaped literals only);
+2. the collection behind the alias (cached ``alias_ttl_s``; a reindex that swaps the alias is seen within it);
+3. ``count``: products matching the filter; 0 answers at once; <= ``exact_threshold`` takes the exact path;
+4. ``embed``: the query embedding (LRU+TTL cache keyed by model, dim, instruction, template and query);
+5. ``dense``: ANN search with the filter, or on the exact path a fetch of every matching row + ``exact_scan``
+   (numpy cosine); ``bm25``: sparse search with the same filter (limit = the match count on the exact path);
+6. ``fuse``: RRF (k=60) or weighted min-max; the best ``candidates`` go on;
+7. ``hydrate``: their display fields and ``embed_text`` (re-checked against the filter, so a product deleted during
+   the search is dropped); ``rerank``: ``RerankStage.run`` on the ``embed_text``s (never raises: degrades);
+8. the final ``top_k``.
+
+Milvus failures are ``StoreError`` (mapped once); when the caller's deadline has passed before a Milvus call the
+search stops with a retriable ``StoreError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from catalog.embedding.base import Embedder
+from catalog.errors import StoreError
+from catalog.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
+from catalog.store import schema as S
+from retrieve import exact as X
+from retrieve.cache import TTLCache
+from retrieve.domain import Hit, SearchRequest, SearchResponse, StageScores
+from retrieve.filters import build_filter, validate_request
+from retrieve.fusion import Candidate, rrf, weighted
+
+log = logging.getLogger(__name__)
+
+
+class _Clock:
+    """Per-search stage timings (ms) and the caller's deadline."""
+
+    def __init__(self, time_left_s: Callable[[], float] | None, cap_s: float) -> None:
+        self.started = time.perf_counter()
+        self.timings: dict[str, float] = {}
+        self._time_left = time_left_s
+        self._cap = cap_s
+
+    def timeout(self, stage: str) -> float:
+        if self._time_left is None:
+            return self._cap
+        left = self._time_left()
+        if left is None:
+            return self._cap
+        if left <= 0:
+            raise StoreError(f"deadline exceeded before {stage}", retriable=True)
+        return min(self._cap, left)
+
+    def time_left(self) -> float | None:
+        return None if self._time_left is None else self._time_left()
+
+    def stage(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[name] = round((now - since) * 1000.0, 3)
+        return now
+
+    def done(self) -> dict[str, float]:
+        self.timings["total"] = round((time.perf_counter() - self.started) * 1000.0, 3)
+        return dict(self.timings)
+
+
+class Searcher:
+    """Hybrid search over the catalog collection behind ``store.alias`` (see the module docstring).
+
+    ``candidates``: how deep each retriever (dense, BM25) searches on the ANN path (at least the request's
+    ``candidates`` and ``top_k``). ``exact_threshold``: filters matching at most this many products are scored
+    exactly (0 = never). ``cache``: query-embedding cache (None = off).
+    """
+
+    def __init__(self, store: Any, embedder: Embedder, rerank_stage: Any, *, candidates: int = 100,
+                 exact_threshold: int = 2000, cache: TTLCache[np.ndarray] | None = None,
+                 query_instruction: str = DEFAULT_QUERY_INSTRUCTION, query_template: str = QWEN3_QUERY_TEMPLATE,
+                 alias_ttl_s: float = 5.0) -> None:
+        if candidates < 1 or exact_threshold < 0:
+            raise ValueError("candidates must be >= 1 and exact_threshold >= 0")
+        self.store = store
+        self.embedder = embedder
+        self.rerank_stage = rerank_stage
+        self.candidates = candidates
+        self.exact_threshold = min(exact_threshold, X.QUERY_LIMIT_MAX)
+        self.cache = cache
+        self.query_instruction = query_instruction
+        self.query_template = query_template
+        self.alias_ttl_s = alias_ttl_s
+        self._alias: tuple[str, float] | None = None
+        self._lock = threading.Lock()
+
+    # -- plumbing -----------------------------------------------------------------------------------------------
+    def collection(self) -> str:
+        """The collection behind the alias, re-resolved at most every ``alias_ttl_s``."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._alias
+        if cached is not None and now - cached[1] < self.alias_ttl_s:
+            return cached[0]
+        name = self.store.resolve_alias(self.store.alias)
+        with self._lock:
+            self._alias = (name, now)
+        return name
+
+    def forget_alias(self) -> None:
+        with self._lock:
+            self._alias = None
+
+    def embed_query(self, query: str, instruction: str | None) -> np.ndarray:
+        """The query vector; a per-request ``instruction`` replaces the default for Qwen3-style backends.
+
+        Backends with ``format_query`` (OpenAI-compatible Qwen3) apply their configured instruction in
+        ``embed_queries``; an override is formatted here with ``query_template`` and embedded as is
+        (``embed_documents`` adds nothing). Other backends (E5) have no instruction and ignore it.
+        """
+        emb = self.embedder
+        effective = self.query_instruction if instruction is None else instruction
+        key = (emb.model_id, emb.dim, effective, self.query_template, query)
+        if self.cache is not None:
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached
+        if instruction is not None and callable(getattr(emb, "format_query", None)):
+            text = self.query_template.format(instruction=instruction, query=query)
+            vector = emb.embed_documents([text])[0]
+        else:
+            vector = emb.embed_queries([query])[0]
+        vector = np.array(vector, dtype=np.float32).reshape(-1)
+        vector.setflags(write=False)
+        if self.cache is not None:
+            self.cache.put(key, vector)
+        return vector
+
+    # -- search -------------------------------------------------------------------------------------------------
+    def search(self, req: SearchRequest, *, time_left_s: Callable[[], float] | None = None) -> SearchResponse:
+        validate_request(req)
+        expr, _ = build_filter(req.filters)
+        clock = _Clock(time_left_s, float(self.store.timeout_s))
+        models = {"embedding": self.embedder.model_id, "reranker": "none"}
+        try:
+            collection = self.collection()
+            return self._search(req, expr, collection, clock, models)
+        except StoreError:
+            self.forget_alias()          # e.g. a reindex dropped the old collection: resolve again next time
+            raise
+
+    def _search(self, req: SearchRequest, expr: str, collection: str, clock: _Clock,
+                models: dict[str, str]) -> SearchResponse:
+        client = self.store.client
+        t = time.perf_counter()
+        count = X.count_matching(client, collection, expr, clock.timeout("count"))
+        t = clock.stage("count", t)
+        if count == 0:
+            return SearchResponse(hits=[], timings_ms=clock.done(), models=models)
+        is_exact = count <= self.exact_threshold
+        depth = count if is_exact else max(self.candidates, req.candidates, req.top_k)
+
+        vector = self.embed_query(req.query, req.instruction)
+        t = clock.stage("embed", t)
+        if is_exact:
+            # rows may be added between count and fetch: leave room, still bounded
+            skus, vectors = X.fetch_vectors(client, collection, expr, limit=count + 100, timeout=clock.timeout("dense"))
+            t = clock.stage("dense", t)
+            dense = X.cosine_ranked(vector, skus, vectors)
+            t = clock.stage("exact_scan", t)
+        else:
+            dense = X.ann_dense(client, collection, expr, vector, limit=depth, timeout=clock.timeout("dense"))
+            t = clock.stage("dense", t)
+        sparse = X.bm25(client, collection, expr, req.query, limit=depth, timeout=clock.timeout("bm25"))
+        t = clock.stage("bm25", t)
+
+        fused = rrf({"dense": dense, "bm25": sparse}) if req.fusion == "rrf" else weighted(dense, sparse, req.alpha)
+        pool = fused[: max(req.candidates, req.top_k) if req.rerank else req.top_k]
+        t = clock.stage("fuse", t)
+
+        rows = X.hydrate(client, collection, expr, [c.sku for c in pool], timeout=clock.timeout("hydrate"))
+        pool = [c for c in pool if c.sku in rows]
+        t = clock.stage("hydrate", t)
+
+        rerank_scores: list[float] | None = None
+        degraded_reason = ""
+        if req.rerank and pool:
+            docs = [rows[c.sku][S.EMBED_TEXT] for c in pool[: req.candidates]]
+            outcome = self.rerank_stage.run(req.query, docs, instruction=None, time_left_s=clock.time_left())
+            models["reranker"] = outcome.model_id or getattr(self.rerank_stage, "model_id", "none")
+            degraded_reason = outcome.degraded_reason
+            rerank_scores = outcome.scores
+            clock.stage("rerank", t)
+        hits = _hits(pool, rows, rerank_scores)[: req.top_k]
+        return SearchResponse(hits=hits, degraded=bool(degraded_reason), degraded_reason=degraded_reason,
+                              timings_ms=clock.done(), models=models)
+
+    def close(self) -> None:
+        for part in (self.rerank_stage, self.embedder, self.store):
+            close = getattr(part, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as exc:  # noqa: BLE001 - closing must not fail shutdown
+                    log.debug("closing %s: %s", type(part).__name__, exc)
+
+
+def _hits(pool: list[Candidate], rows: dict[str, dict[str, Any]], rerank: list[float] | None) -> list[Hit]:
+    """Hits in final order: by rerank score (the reranked head; fused order breaks ties) or by fused score."""
+    scored = [(c, None if rerank is None or i >= len(rerank) else float(rerank[i])) for i, c in enumerate(pool)]
+    if rerank is not None:
+        head = sorted(scored[: len(rerank)], key=lambda cs: -cs[1])  # stable: fused order on ties
+        scored = head + scored[len(rerank):]
+    out = []
+    for c, r in scored:
+        row = rows[c.sku]
+        out.append(Hit(sku=c.sku, title=row[S.TITLE], brand=row[S.BRAND], category=row[S.CATEGORY],
+                       price=float(row[S.PRICE]), currency=row[S.CURRENCY], in_stock=bool(row[S.IN_STOCK]),
+                       score=c.fused if r is None else r,
+                       scores=StageScores(dense=c.dense, bm25=c.bm25, fused=c.fused, rerank=r)))
+    return out

@@ -1,0 +1,119 @@
+"""Request validation and filter expressions (pure)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import pytest
+
+from catalog import limits
+from retrieve.domain import CategoryFilter, InvalidRequest, SearchFilters, SearchRequest
+from retrieve.filters import QUERY_MAX_BYTES, build_filter, validate_request
+
+INJECTION = 'x" or deleted == true or "'
+
+
+def _req(**kw: object) -> SearchRequest:
+    filters = kw.pop("filters", SearchFilters())
+    return SearchRequest(query=kw.pop("query", "shoes"), filters=filters, **kw)  # type: ignore[arg-type]
+
+
+def test_a_plain_request_is_valid_and_filters_only_tombstones() -> None:
+    validate_request(_req())
+    assert build_filter(SearchFilters()) == ("deleted == false", {})
+
+
+@pytest.mark.parametrize("kw, field", [
+    ({"query": ""}, "query"), ({"query": "   "}, "query"), ({"query": "a" * (QUERY_MAX_BYTES + 1)}, "query"),
+    ({"query": "é" * (QUERY_MAX_BYTES // 2 + 1)}, "query"), ({"query": "a\x00b"}, "query"),
+    ({"query": "\ud800"}, "query"), ({"query": 5}, "query"),
+    ({"top_k": 0}, "top_k"), ({"top_k": 101}, "top_k"), ({"top_k": True}, "top_k"), ({"top_k": 1.5}, "top_k"),
+    ({"candidates": 0}, "candidates"), ({"candidates": 1001}, "candidates"),
+    ({"instruction": ""}, "instruction"), ({"instruction": "a\x07"}, "instruction"),
+    ({"fusion": "max"}, "fusion"), ({"alpha": 1.5}, "alpha"), ({"alpha": math.nan}, "alpha"),
+    ({"rerank": "yes"}, "rerank"),
+    ({"filters": SearchFilters(price_min=10, price_max=5)}, "filters.price_min"),
+    ({"filters": SearchFilters(price_min=-1)}, "filters.price_min"),
+    ({"filters": SearchFilters(price_max=math.nan)}, "filters.price_max"),
+    ({"filters": SearchFilters(price_max=math.inf)}, "filters.price_max"),
+    ({"filters": SearchFilters(price_min="3")}, "filters.price_min"),
+    ({"filters": SearchFilters(brands=("",))}, "filters.brands[0]"),
+    ({"filters": SearchFilters(brands=("ok", "b\nad"))}, "filters.brands[1]"),
+    ({"filters": SearchFilters(brands=("x" * (limits.BRAND_MAX_BYTES + 1),))}, "filters.brands[0]"),
+    ({"filters": SearchFilters(brands=tuple(f"b{i}" for i in range(65)))}, "filters.brands"),
+    ({"filters": SearchFilters(brands="Apple")}, "filters.brands"),
+    ({"filters": SearchFilters(categories=(CategoryFilter(" "),))}, "filters.categories[0].path"),
+    ({"filters": SearchFilters(categories=(CategoryFilter(" > > "),))}, "filters.categories[0].path"),
+    ({"filters": SearchFilters(categories=(CategoryFilter(" > ".join("a" * 9)),))}, "filters.categories[0].path"),
+    ({"filters": SearchFilters(categories=(CategoryFilter("A\x1b[0m"),))}, "filters.categories[0].path"),
+    ({"filters": SearchFilters(categories=(CategoryFilter("A", prefix=None),))},  # type: ignore[arg-type]
+     "filters.categories[0].prefix"),
+    ({"filters": SearchFilters(locale="")}, "filters.locale"),
+    ({"filters": SearchFilters(locale="x" * 33)}, "filters.locale"),
+    ({"filters": SearchFilters(tenant="\u2028")}, "filters.tenant"),
+    ({"filters": SearchFilters(tenant="t" * 65)}, "filters.tenant"),
+    ({"filters": SearchFilters(in_stock_only=1)}, "filters.in_stock_only"),  # type: ignore[arg-type]
+    ({"filters": None}, "filters"),
+])
+def test_invalid_requests_name_the_field(kw: dict, field: str) -> None:
+    with pytest.raises(InvalidRequest) as err:
+        validate_request(_req(**kw))
+    assert err.value.field == field
+    assert str(err.value).startswith(f"{field}: ")
+
+
+def test_limits_are_inclusive() -> None:
+    validate_request(_req(top_k=1, candidates=1, alpha=0.0))
+    validate_request(_req(top_k=100, candidates=1000, alpha=1, query="a" * QUERY_MAX_BYTES, instruction="Do\nit"))
+    validate_request(_req(filters=SearchFilters(price_min=0, price_max=0, locale="zh-CN", tenant="outlet")))
+
+
+def test_every_filter_kind() -> None:
+    f = SearchFilters(categories=(CategoryFilter("Apparel > Men"), CategoryFilter("服装>男装> T恤", prefix=False)),
+                      brands=("Uniqlo", "Apple", "Uniqlo"), price_min=10, price_max=99.5, in_stock_only=True,
+                      locale="en-US", tenant="default")
+    expr, params = build_filter(f)
+    assert params == {}
+    assert expr == ('deleted == false and tenant == "default" and locale == "en-US" and brand in ["Uniqlo", "Apple"]'
+                    ' and (array_contains(category_levels, "Apparel > Men") or '
+                    '(array_contains(category_levels, "服装 > 男装 > T恤") and array_length(category_levels) == 3))'
+                    ' and price >= 10.0 and price <= 99.5 and in_stock == true')
+
+
+def test_templated_form_binds_every_value() -> None:
+    f = SearchFilters(categories=(CategoryFilter("A > B", prefix=False),), brands=(INJECTION,), price_min=1,
+                      locale="en-US", tenant="t")
+    expr, params = build_filter(f, templated=True)
+    assert INJECTION not in expr and '"' not in expr
+    assert expr == ("deleted == false and tenant == {p0} and locale == {p1} and brand in {p2} and "
+                    "((array_contains(category_levels, {p3}) and array_length(category_levels) == {p4})) and "
+                    "price >= {p5}")
+    assert params == {"p0": "t", "p1": "en-US", "p2": [INJECTION], "p3": "A > B", "p4": 2, "p5": 1.0}
+
+
+@pytest.mark.parametrize("value", [INJECTION, 'a\\" or true or \\"', "a' or '1'=='1", 'x"]) or (["', "\\", '"'])
+def test_strings_are_escaped_literals(value: str) -> None:
+    fields = [SearchFilters(brands=(value,)), SearchFilters(locale=value), SearchFilters(tenant=value),
+              SearchFilters(categories=(CategoryFilter(value),))]
+    for f in fields:
+        validate_request(_req(filters=f))
+        expr, _ = build_filter(f)
+        # the value occurs only inside one double-quoted literal: no unescaped quote can close it early
+        body = expr.split(" and ", 1)[1]
+        literal = body[body.index('"'):body.rindex('"') + 1]
+        assert json.loads(literal) == value.strip() if f.categories else json.loads(literal) == value
+
+
+def test_exact_and_prefix_categories_are_normalised() -> None:
+    expr, _ = build_filter(SearchFilters(categories=(CategoryFilter("  Apparel>Men ", prefix=True),)))
+    assert expr.endswith('(array_contains(category_levels, "Apparel > Men"))')
+    same = SearchFilters(categories=(CategoryFilter("A > B"), CategoryFilter("A>B")))
+    assert build_filter(same)[0].count("array_contains") == 1
+
+
+def test_request_fields_are_not_mutated_by_validation() -> None:
+    req = _req(filters=SearchFilters(brands=("a",)))
+    validate_request(req)
+    assert req == replace(req)

@@ -2,7 +2,8 @@
 
 Starts a Kafka-compatible broker (Tansu) and a Milvus Lite server, publishes the bundled sample catalog, runs the
 ingest worker until it is caught up, then publishes a change stream (price/stock patches, re-titles, deletes, a
-stale event) and ingests that too, and prints what landed.
+stale event) and ingests that too, and prints what landed. Then it starts the retrieval gRPC server and runs a few
+searches through the typed client: a Chinese query, an English query and a filtered one (price + category).
 """
 
 from __future__ import annotations
@@ -43,7 +44,33 @@ def run_demo(settings: Settings, data_dir: Path) -> int:
             print("  ingested: " + ", ".join(f"{k}={counters[k]}" for k in COUNTER_KEYS)
                   + f" (~{max(seconds, 0):.1f}s incl. group join)\n")
         _print_landed(settings)
+        _search_demo(settings.model_copy(update=dict(grpc_address=f"127.0.0.1:{free_port()}")))
     return 0
+
+
+DEMO_SEARCHES = (
+    ("无线降噪耳机", {}),
+    ("running shoes for men", {}),
+    ("kitchen appliance", {"price_max": 150.0, "categories": ["Home & Kitchen"]}),
+)
+
+
+def _search_demo(settings: Settings) -> None:
+    from retrieve.client import SearchClient, format_table
+    from retrieve.server import start
+
+    server = start(settings)
+    print(f"\nretrieval gRPC server on {settings.grpc_address} (rerank backend: {settings.rerank_backend}"
+          + (", set CATALOG_RERANK_BACKEND=vllm|local to rerank)" if settings.rerank_backend == "none" else ")"))
+    try:
+        with SearchClient(settings.grpc_address, timeout_s=10.0) as client:
+            for query, filters in DEMO_SEARCHES:
+                shown = ", ".join(f"{k}={v}" for k, v in filters.items())
+                print(f"\n$ catalog-search search {query!r}" + (f"  [{shown}]" if shown else ""))
+                response = client.search(query, top_k=5, **filters)
+                print(format_table(response))
+    finally:
+        server.stop()
 
 
 def _print_landed(settings: Settings) -> None:

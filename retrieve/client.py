@@ -24,6 +24,7 @@ from retrieve.servicer import SERVICE_NAME, filters_to_proto, response_from_prot
 BACKOFF_INITIAL_S = 0.05
 BACKOFF_MAX_S = 0.5
 _UINT32_MAX = 2**32 - 1
+STAGE_ORDER = ("count", "embed", "dense", "exact_scan", "bm25", "fuse", "hydrate", "rerank")   # display order
 
 
 class SearchError(CatalogError):
@@ -206,18 +207,21 @@ def format_table(resp: SearchResponse, *, rerank_requested: bool = True, title_w
         out.append("(no results)")
     if any(not h.in_stock for h in resp.hits):
         out.append("* out of stock")
-    reranker = resp.models.get("reranker") or resp.models.get("rerank")
-    ran = any(h.scores.rerank is not None for h in resp.hits)
+    reranker = resp.models.get("reranker", "")
     if not rerank_requested:
-        out.append("rerank: off (requested)")
-    elif ran:
+        out.append("rerank: off (not requested)")
+    elif any(h.scores.rerank is not None for h in resp.hits):
         out.append(f"rerank: {reranker or 'yes'}")
+    elif reranker in ("", "none"):
+        out.append("rerank: none (no reranker configured)")
     else:
-        out.append(f"rerank: none{f' ({reranker} did not run)' if reranker else ''}")
+        out.append(f"rerank: skipped ({reranker} did not run)" if resp.hits else f"rerank: {reranker} (no hits)")
     if resp.degraded:
         out.append(f"DEGRADED: {resp.degraded_reason or 'no reason given'}")
     if resp.timings_ms:
-        out.append("timings: " + ", ".join(f"{k} {v:.1f}ms" for k, v in resp.timings_ms.items()))
+        order = {stage: i for i, stage in enumerate(STAGE_ORDER)}
+        stages = sorted(resp.timings_ms, key=lambda k: (k == "total", order.get(k, len(order)), k))
+        out.append("timings: " + ", ".join(f"{k} {resp.timings_ms[k]:.1f}ms" for k in stages))
     if resp.models:
         out.append("models: " + ", ".join(f"{k}={v}" for k, v in resp.models.items()))
     return "\n".join(out)

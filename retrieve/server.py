@@ -66,7 +66,10 @@ def start(settings: Settings, searcher: Searcher | None = None, *, address: str 
         from retrieve.app import make_searcher      # the search core (Milvus, embedder, reranker)
         searcher = make_searcher(settings)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="search-rpc"),
-                         maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS)
+                         maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
+                         # gRPC sets SO_REUSEPORT by default: a second server on a busy address would silently
+                         # share the port (the kernel splitting connections) instead of failing to start.
+                         options=[("grpc.so_reuseport", 0)])
     add_to_server(SearchServicer(searcher, default_candidates=settings.search_candidates), server)
 
     health_servicer = health.HealthServicer()

@@ -4,7 +4,8 @@ The servicer converts a request to ``retrieve.domain.SearchRequest`` (validating
 the searcher with the time left of the RPC's deadline, and converts the answer back. Errors map to status codes:
 
 * ``InvalidRequest``                 -> INVALID_ARGUMENT (message "field: what is wrong")
-* ``BackendError`` (retriable)       -> UNAVAILABLE (the client may retry)
+* ``BackendError`` (retriable)       -> UNAVAILABLE (the client may retry), or DEADLINE_EXCEEDED when the RPC's
+                                       deadline has already passed (e.g. "deadline exceeded before count")
 * ``BackendError`` (not retriable)   -> INTERNAL
 * a request that is not a valid protobuf (e.g. a string that is not UTF-8) -> INVALID_ARGUMENT, never INTERNAL
 * anything unexpected                -> INTERNAL with a generic message (details only in the server log)
@@ -152,6 +153,9 @@ class SearchServicer:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         except BackendError as exc:
             code = grpc.StatusCode.UNAVAILABLE if exc.retriable else grpc.StatusCode.INTERNAL
+            left = context.time_remaining()
+            if exc.retriable and left is not None and left <= 0:
+                code = grpc.StatusCode.DEADLINE_EXCEEDED    # the caller's time ran out, nothing is down
             log.warning("search failed (%s): %s: %s", code.name, type(exc).__name__, exc)
             context.abort(code, f"{type(exc).__name__}: {exc}")
         except Exception:  # noqa: BLE001 - never leak a traceback to callers

@@ -199,6 +199,16 @@ def test_error_mapping(error, code):
         assert str(error) in info.value.details
 
 
+def test_a_retriable_fault_after_the_deadline_passed_is_deadline_exceeded_not_unavailable():
+    with pytest.raises(Aborted) as info:
+        call(FakeSearcher(error=StoreError("deadline exceeded before count", retriable=True)),
+             pb.SearchRequest(query="q"), remaining=0.0)
+    assert info.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    with pytest.raises(Aborted) as info:                       # a permanent fault stays INTERNAL
+        call(FakeSearcher(error=StoreError("schema", retriable=False)), pb.SearchRequest(query="q"), remaining=0.0)
+    assert info.value.code == grpc.StatusCode.INTERNAL
+
+
 def test_deadline_is_passed_through_as_a_live_callable():
     fake = FakeSearcher()
     call(fake, pb.SearchRequest(query="q"), remaining=1.5)
@@ -320,7 +330,29 @@ def test_table_and_json_rendering():
     assert "EN-1" in table and "电钻 20V" in table and "DEGRADED: rerank: timed out" in table
     assert "rerank: Qwen/Qwen3-Reranker-0.6B" in table and "embed 3.5ms" in table
     assert "rerank: off" in format_table(replace(RESPONSE, degraded=False), rerank_requested=False)
+    assert "timings: embed 3.5ms, dense 1.2ms, rerank 40.0ms" in table          # pipeline order, not map order
+    no_reranker = replace(RESPONSE, hits=[HIT_SPARSE], degraded=False, models={"reranker": "none"})
+    assert "rerank: none (no reranker configured)" in format_table(no_reranker)
+    skipped = format_table(replace(RESPONSE, hits=[HIT_SPARSE]))
+    assert "rerank: skipped (Qwen/Qwen3-Reranker-0.6B did not run)" in skipped and "DEGRADED" in skipped
     data = response_to_dict(RESPONSE)
     assert set(data) == {"hits", "degraded", "degraded_reason", "timings_ms", "models"}
     assert data["hits"][1]["scores"] == {"dense": None, "bm25": 3.0, "fused": 0.016, "rerank": None}
     assert not math.isnan(data["hits"][0]["score"])
+
+
+def test_serve_returns_a_started_grpc_server_and_rejects_a_busy_address():
+    from catalog.errors import ConfigError
+    from retrieve.server import serve
+
+    address = f"127.0.0.1:{free_port()}"
+    settings = load_settings(grpc_address=address)
+    server = serve(settings, FakeSearcher())                   # address defaults to settings.grpc_address
+    try:
+        assert isinstance(server, grpc.Server)
+        with SearchClient(address) as client:
+            assert client.search("q") == RESPONSE
+        with pytest.raises(ConfigError, match="cannot listen on"):
+            serve(settings, FakeSearcher())
+    finally:
+        server.search_server.stop(0)

@@ -138,8 +138,8 @@ def test_prometheus_metrics_are_served(kafka_broker, milvus_server, tmp_path):
 
     port = free_port()
     env = make_env(kafka_broker.bootstrap, milvus_server.uri, tmp_path, CATALOG_METRICS_PORT=str(port))
-    env.publish(upsert("M1", 1), upsert("M2", 1, title="Yoga mat"), {"op": "patch", "sku": "M1", "version": 2, "price": 1.0},
-                b"junk")
+    env.publish(upsert("M1", 1), upsert("M2", 1, title="Yoga mat"),
+                {"op": "patch", "sku": "M1", "version": 2, "price": 1.0}, b"junk")
     env.ingest()
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()

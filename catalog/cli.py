@@ -110,6 +110,30 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--timeout", type=_positive_float, default=5.0, metavar="SECONDS",
                         help="deadline of the whole call, retries included (default 5)")
     _set(search, "search")
+
+    ev = sub.add_parser("eval", help="relevance evaluation on a judged set through the real ingest + retrieval code",
+                        description="Ingest PRODUCTS into a separate collection (named from model, dim and corpus "
+                        "hash; reused when it already holds the corpus), run every judged query through the real "
+                        "Searcher for each config and report nDCG@10 (linear gains), Recall@100, MRR@10 and p50/p95 "
+                        "per-stage latency. Unjudged results count as non-relevant. Exit status: 0 ok, 1 backend "
+                        "error, 2 bad input, 3 the --baseline gate failed (nDCG@10 of a config present in the "
+                        "baseline fell more than --max-drop below it).")
+    ev.add_argument("--products", type=_existing_file, required=True, help="products, JSON Lines {sku, title, ...}")
+    ev.add_argument("--queries", type=_existing_file, required=True, help="queries, TSV qid<TAB>text")
+    ev.add_argument("--qrels", type=_existing_file, required=True, help="judgments, TSV qid<TAB>sku<TAB>grade")
+    ev.add_argument("--config", action="append", default=[], metavar="NAME",
+                    help="configuration to run (repeatable; default all): bm25, dense, hybrid-rrf, "
+                    "hybrid-weighted-a0.3, hybrid-weighted-a0.5, hybrid-weighted-a0.7, and NAME+rerank when "
+                    "CATALOG_RERANK_BACKEND is set")
+    ev.add_argument("--limit-queries", type=int, metavar="N", help="only the first N queries of the queries file")
+    ev.add_argument("--gains", choices=("linear", "exponential"), default="linear", help="nDCG gains (default linear)")
+    ev.add_argument("--json", action="store_true", help="print the results as JSON instead of a markdown table")
+    ev.add_argument("--out", type=Path, metavar="DIR", help="write report.md, results.json and metrics.png here")
+    ev.add_argument("--baseline", type=_existing_file, metavar="FILE", help="results.json of an earlier run")
+    ev.add_argument("--max-drop", type=float, default=0.0, metavar="X",
+                    help="allowed nDCG@10 drop below the baseline (default 0); more exits 3")
+    ev.add_argument("--no-progress", action="store_true")
+    _set(ev, "eval_cmd")
     return parser
 
 

@@ -197,3 +197,9 @@ def _report(counters: dict[str, int], seconds: float, *, as_json: bool) -> None:
         print_json({**counters, "seconds": round(seconds, 3)})
     else:
         print(" ".join(f"{key}={counters[key]}" for key in COUNTER_KEYS) + f" in {seconds:.1f}s")
+
+
+def eval_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluate.cli import run_eval
+
+    return run_eval(args, settings)

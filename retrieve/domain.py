@@ -8,6 +8,7 @@ from typing import Literal
 MAX_TOP_K = 100
 MAX_CANDIDATES = 1000
 Fusion = Literal["rrf", "weighted"]
+Retrievers = Literal["both", "dense", "bm25"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class SearchRequest:
     instruction: str | None = None          # overrides CATALOG_QUERY_INSTRUCTION for this request
     fusion: Fusion = "rrf"
     alpha: float = 0.5                      # weighted fusion: weight of the dense side (0..1)
+    retrievers: Retrievers = "both"         # "dense" / "bm25": that list alone, in its own order (evaluation)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ QUERY_MAX_BYTES = 2_048
 INSTRUCTION_MAX_BYTES = 2_048
 MAX_FILTER_VALUES = 64          # categories / brands per request
 FUSIONS = ("rrf", "weighted")
+RETRIEVERS = ("both", "dense", "bm25")
 
 
 # ------------------------------------------------------------------------------------------------------- validation
@@ -119,6 +120,8 @@ def validate_request(req: SearchRequest) -> None:
         _text("instruction", req.instruction, INSTRUCTION_MAX_BYTES, allow_newlines=True)
     if req.fusion not in FUSIONS:
         raise InvalidRequest("fusion", f"must be one of {', '.join(FUSIONS)}, got {req.fusion!r}")
+    if req.retrievers not in RETRIEVERS:
+        raise InvalidRequest("retrievers", f"must be one of {', '.join(RETRIEVERS)}, got {req.retrievers!r}")
     if isinstance(req.alpha, bool) or not isinstance(req.alpha, (int, float)) or not 0.0 <= req.alpha <= 1.0:
         raise InvalidRequest("alpha", f"must be a number between 0 and 1, got {req.alpha!r}")
     validate_filters(req.filters)

@@ -8,7 +8,8 @@ One search, in order (each stage timed in ``timings_ms``):
 4. ``embed``: the query embedding (LRU+TTL cache keyed by model, dim, instruction, template and query);
 5. ``dense``: ANN search with the filter, or on the exact path a fetch of every matching row + ``exact_scan``
    (numpy cosine); ``bm25``: sparse search with the same filter (limit = the match count on the exact path);
-6. ``fuse``: RRF (k=60) or weighted min-max; the best ``candidates`` go on;
+6. ``fuse``: RRF (k=60) or weighted min-max; the best ``candidates`` go on (``retrievers="dense"``/``"bm25"``
+   runs that retriever alone and keeps its order: the evaluation's single-retriever baselines);
 7. ``hydrate``: their display fields and ``embed_text`` (re-checked against the filter, so a product deleted during
    the search is dropped); ``rerank``: ``RerankStage.run`` on the ``embed_text``s (never raises: degrades);
 8. the final ``top_k``.
@@ -164,21 +165,31 @@ class Searcher:
         is_exact = count <= self.exact_threshold
         depth = count if is_exact else max(self.candidates, req.candidates, req.top_k)
 
-        vector = self.embed_query(req.query, req.instruction)
-        t = clock.stage("embed", t)
-        if is_exact:
+        use_dense, use_bm25 = req.retrievers != "bm25", req.retrievers != "dense"
+        dense: list[tuple[str, float]] = []
+        sparse: list[tuple[str, float]] = []
+        if use_dense:
+            vector = self.embed_query(req.query, req.instruction)
+            t = clock.stage("embed", t)
+        if use_dense and is_exact:
             # rows may be added between count and fetch: leave room, still bounded
             skus, vectors = X.fetch_vectors(client, collection, expr, limit=count + 100, timeout=clock.timeout("dense"))
             t = clock.stage("dense", t)
             dense = X.cosine_ranked(vector, skus, vectors)
             t = clock.stage("exact_scan", t)
-        else:
+        elif use_dense:
             dense = X.ann_dense(client, collection, expr, vector, limit=depth, timeout=clock.timeout("dense"))
             t = clock.stage("dense", t)
-        sparse = X.bm25(client, collection, expr, req.query, limit=depth, timeout=clock.timeout("bm25"))
-        t = clock.stage("bm25", t)
+        if use_bm25:
+            sparse = X.bm25(client, collection, expr, req.query, limit=depth, timeout=clock.timeout("bm25"))
+            t = clock.stage("bm25", t)
 
-        fused = rrf({"dense": dense, "bm25": sparse}) if req.fusion == "rrf" else weighted(dense, sparse, req.alpha)
+        if not (use_dense and use_bm25):          # one retriever alone: its own order (RRF of one list)
+            fused = rrf({"dense": dense} if use_dense else {"bm25": sparse})
+        elif req.fusion == "rrf":
+            fused = rrf({"dense": dense, "bm25": sparse})
+        else:
+            fused = weighted(dense, sparse, req.alpha)
         pool = fused[: max(req.candidates, req.top_k) if req.rerank else req.top_k]
         t = clock.stage("fuse", t)
 

@@ -40,7 +40,6 @@ documents are sent, plus ``instruct``).
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -48,9 +47,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from catalog.embedding.http_errors import server_message
+from catalog.embedding.http_errors import ServerErrors, post
 from catalog.embedding.truncation import TokenTruncator
-from catalog.errors import EmbeddingError, RerankError
+from catalog.errors import RerankError
 from rerank.prompt import format_document, format_query
 from rerank.stage import RerankTimeoutError
 
@@ -58,6 +57,7 @@ if TYPE_CHECKING:
     from catalog.settings import Settings
 
 DEFAULT_TIMEOUT_S = 30.0
+RERANKER_SERVER = ServerErrors("reranker", RerankError)      # tokenizer and rerank requests alike
 
 
 class _DeadlineClient:
@@ -114,7 +114,8 @@ class VLLMReranker:
             headers["Authorization"] = f"Bearer {api_key}"
         self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(default_timeout_s), transport=transport)
         self._http = _DeadlineClient(self._client)
-        self._truncator = TokenTruncator(self._http, self._base_url, model, max_doc_tokens)  # type: ignore[arg-type]
+        self._truncator = TokenTruncator(self._http, self._base_url, model, max_doc_tokens,  # type: ignore[arg-type]
+                                         RERANKER_SERVER)
         self._closed = False
 
     @classmethod
@@ -147,9 +148,13 @@ class VLLMReranker:
             raise RerankTimeoutError(f"no time left for the reranker ({budget:.3f}s)", timeout_s=budget)
         self._http.set_deadline(time.monotonic() + budget)
         try:
-            docs = [self._truncate(d, budget) for d in docs]
+            docs = [self._truncator.truncate(d) for d in docs]
             payload = self._payload(query, docs, instruction)
-            response = self._post(f"{self._base_url}/rerank", payload, budget)
+            response = post(self._http, f"{self._base_url}/rerank", payload, RERANKER_SERVER)  # type: ignore[arg-type]
+        except RerankError as exc:
+            if isinstance(exc.__cause__, httpx.TimeoutException):    # the deadline ran out on any of the requests
+                raise RerankTimeoutError(f"reranker timed out after {budget:.2f}s: {exc}", timeout_s=budget) from exc
+            raise
         finally:
             self._http.set_deadline(None)
         return parse_rerank_response(response, len(docs))
@@ -175,33 +180,6 @@ class VLLMReranker:
         if instruction is not None:
             payload["instruct"] = instruction
         return payload
-
-    def _truncate(self, doc: str, budget: float) -> str:
-        try:
-            return self._truncator.truncate(doc)
-        except EmbeddingError as exc:   # the truncator maps its tokenizer requests with the embedding mapping
-            if isinstance(exc.__cause__, httpx.TimeoutException):
-                raise RerankTimeoutError(f"reranker timed out after {budget:.2f}s (tokenizing a document)",
-                                         timeout_s=budget) from exc
-            message = re.sub(r"^embedding server", "reranker server", str(exc))
-            raise RerankError(f"reranker tokenizer request failed: {message}", retriable=exc.retriable) from exc
-
-    def _post(self, url: str, payload: dict[str, Any], budget: float) -> httpx.Response:
-        try:
-            response = self._http.post(url, json=payload)
-        except httpx.TimeoutException as exc:
-            raise RerankTimeoutError(f"reranker timed out after {budget:.2f}s ({url})", timeout_s=budget) from exc
-        except httpx.TransportError as exc:   # connect errors, resets, protocol errors
-            raise RerankError(f"reranker unreachable ({url}): {exc!r}", retriable=True) from exc
-        except RuntimeError as exc:           # the client was closed concurrently
-            raise RerankError(f"rerank request failed ({url}): {exc}", retriable=False) from exc
-        status = response.status_code
-        if status < 400:
-            return response
-        message = server_message(response)
-        if status == 429 or status >= 500:
-            raise RerankError(f"reranker HTTP {status} ({url}): {message}", retriable=True)
-        raise RerankError(f"reranker rejected the request, HTTP {status} ({url}): {message}", retriable=False)
 
 
 def parse_rerank_response(response: httpx.Response, n: int) -> list[float]:

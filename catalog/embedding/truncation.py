@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from catalog.embedding.http_errors import check_status, send
+from catalog.embedding.http_errors import EMBEDDING_SERVER, ServerErrors, check_status, send
 from catalog.utf8 import utf8_prefix
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,10 @@ class TokenTruncator:
     (remembered: no further requests). Shared by the embedder's threads.
     """
 
-    def __init__(self, client: httpx.Client, base_url: str, model: str, max_input_tokens: int | None) -> None:
+    def __init__(self, client: httpx.Client, base_url: str, model: str, max_input_tokens: int | None,
+                 errors: ServerErrors = EMBEDDING_SERVER) -> None:
         self._client = client
+        self._errors = errors
         # /tokenize and /detokenize live at the server root: strip a trailing /v1 from the base URL.
         self._root_url = re.sub(r"/v1$", "", base_url.rstrip("/"))
         self._model = model
@@ -67,11 +69,11 @@ class TokenTruncator:
     def _tokenizer_post(self, path: str, payload: dict[str, Any], key: str, kind: type) -> Any:
         """``body[key]`` of a /tokenize or /detokenize answer; None (remembered) when the server lacks them."""
         url = f"{self._root_url}{path}"
-        response = send(self._client, url, {"model": self._model, **payload})
+        response = send(self._client, url, {"model": self._model, **payload}, self._errors)
         if response.status_code in (404, 405, 501):
             self._tokenizer_unavailable(f"{url} answered HTTP {response.status_code}")
             return None
-        check_status(response, url)
+        check_status(response, url, self._errors)
         try:
             value = response.json()[key]
         except (ValueError, KeyError, TypeError):   # ValueError: JSONDecodeError, UnicodeDecodeError

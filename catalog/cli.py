@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from catalog.errors import BackendError, CatalogError, ConfigError
 from catalog.settings import Settings, load_settings
@@ -134,7 +135,56 @@ def build_parser() -> argparse.ArgumentParser:
                     help="allowed nDCG@10 drop below the baseline (default 0); more exits 3")
     ev.add_argument("--no-progress", action="store_true")
     _set(ev, "eval_cmd")
+    _add_reindex(sub)
     return parser
+
+
+def _add_reindex(sub: Any) -> None:
+    rx = sub.add_parser("reindex", help="rebuild into a new collection, gate it, swap the search alias atomically",
+                        description="Build a new physical collection (new model, dim or index) from the live one "
+                        "(or a backfill file) while searches keep reading the alias, catch up with Kafka events "
+                        "since the live ingest group's committed offsets, compare nDCG@10 of the default search "
+                        "on a judged set (live vs new) and switch the alias only if new >= old - max-drop. "
+                        "CATALOG_* describe the live deployment; the options below say what changes. Exit status: "
+                        "0 swapped (or built and gated with --no-swap), 1 backend error, 2 bad input, 3 the gate "
+                        "failed (alias unchanged).")
+    rx.add_argument("--to", required=True, metavar="COLLECTION", help="the new physical collection")
+    rx.add_argument("--from-file", type=_existing_file, metavar="PATH",
+                    help="build from this JSON Lines file (events or product records) instead of the live collection")
+    rx.add_argument("--default-version", type=int, default=1, help="version of plain records (--from-file)")
+    rx.add_argument("--embed-backend", choices=("local", "openai"), help="new embedding backend")
+    rx.add_argument("--embed-model", help="new served model name (openai backend)")
+    rx.add_argument("--embed-base-url", help="new embedding server")
+    rx.add_argument("--embed-dim", type=int, help="new vector size")
+    rx.add_argument("--index", choices=("auto", "HNSW", "FLAT", "IVF_FLAT"), help="new dense index")
+    rx.add_argument("--re-embed", action="store_true", help="re-embed even when the stored vectors could be copied")
+    rx.add_argument("--queries", type=_existing_file, help="gate queries, TSV qid<TAB>text")
+    rx.add_argument("--qrels", type=_existing_file, help="gate judgments, TSV qid<TAB>sku<TAB>grade")
+    rx.add_argument("--max-drop", type=float, default=0.0, metavar="X",
+                    help="allowed nDCG@10 drop of the new collection (default 0)")
+    rx.add_argument("--skip-gate", action="store_true", help="swap without a judged set")
+    rx.add_argument("--no-swap", "--dry-run", dest="no_swap", action="store_true",
+                    help="build, catch up and gate, but leave the alias alone")
+    rx.add_argument("--follow", action="store_true",
+                    help="after the swap keep applying new events to the new collection until SIGTERM/Ctrl-C")
+    rx.add_argument("--drop-old", action="store_true", help="drop the old collection after the swap (no rollback)")
+    rx.add_argument("--overwrite", action="store_true", help="drop and rebuild --to if it already exists")
+    rx.add_argument("--no-kafka", action="store_true", help="no catch-up (a catalog maintained by files only)")
+    rx.add_argument("--replay-from", choices=("committed", "earliest"), default="committed",
+                    help="catch up from the live ingest group's committed offsets (default) or the topic start")
+    rx.add_argument("--group", help="catch-up consumer group (default CATALOG_KAFKA_GROUP-<to>)")
+    rx.add_argument("--catch-up-idle", type=_positive_float, default=2.0, metavar="SECONDS",
+                    help="caught up = at the end of every partition and no event for this long (default 2)")
+    rx.add_argument("--catch-up-timeout", type=_positive_float, default=600.0, metavar="SECONDS")
+    rx.add_argument("--rejects", type=Path, help="where refused rows go (default <to>.reindex-rejects.jsonl)")
+    rx.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    rx.add_argument("--no-progress", action="store_true")
+    _set(rx, "reindex_cmd")
+
+    alias = sub.add_parser("alias", help="show where the search alias points, or switch it (rollback)")
+    alias.add_argument("--set", metavar="COLLECTION", help="point CATALOG_MILVUS_ALIAS at this collection (atomic)")
+    alias.add_argument("--json", action="store_true")
+    _set(alias, "alias_cmd")
 
 
 def _set(parser: argparse.ArgumentParser, name: str) -> None:

@@ -203,3 +203,15 @@ def eval_cmd(args: argparse.Namespace, settings: Settings) -> int:
     from evaluate.cli import run_eval
 
     return run_eval(args, settings)
+
+
+def reindex_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.reindex.cli import run_reindex
+
+    return run_reindex(args, settings)
+
+
+def alias_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.reindex.cli import run_alias
+
+    return run_alias(args, settings)

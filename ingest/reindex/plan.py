@@ -1,0 +1,107 @@
+"""Pure decisions of a reindex: name checks, carry vectors or re-embed, catch-up offsets and lag, rows as events,
+and what the operator does next. No I/O; every function is tested with plain data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from catalog.errors import ConfigError
+from catalog.events import PRODUCT_FIELDS
+from catalog.product import Product
+
+
+@dataclass(frozen=True)
+class Side:
+    """What decides whether a stored vector is still valid: the model, its dim and the text it embedded."""
+
+    collection: str
+    model_id: str
+    dim: int
+    embed_attributes: tuple[str, ...]
+
+
+def check_target(*, alias: str, live: str, target: str, ingest_collection: str) -> None:
+    """The new collection must be a fresh name: not the alias, not what it serves, not what ingest writes."""
+    if target == alias:
+        raise ConfigError(f"--to {target!r} is the search alias itself; name a new physical collection")
+    if target == live:
+        raise ConfigError(f"--to {target!r} is the collection the alias {alias!r} points at now; a reindex builds "
+                          "a new collection next to it (e.g. catalog_products_v2)")
+    if target == ingest_collection:
+        raise ConfigError(f"--to {target!r} is CATALOG_MILVUS_COLLECTION, which the ingest workers write; name a "
+                          "new collection")
+
+
+def vectors_reusable(live: Side, new: Side, *, force_re_embed: bool = False) -> tuple[bool, str]:
+    """Whether the live collection's stored vectors can be copied as they are, and why (for the report)."""
+    if force_re_embed:
+        return False, "re-embedding everything (--re-embed)"
+    if live.model_id != new.model_id:
+        return False, f"re-embedding: model changes ({live.model_id} -> {new.model_id})"
+    if live.dim != new.dim:
+        return False, f"re-embedding: dim changes ({live.dim} -> {new.dim})"
+    if live.embed_attributes != new.embed_attributes:
+        return False, "re-embedding: the embedded text changes (CATALOG_EMBED_ATTRIBUTES)"
+    return True, f"copying stored vectors (same model {new.model_id}, dim {new.dim}, same embedded text)"
+
+
+def catchup_group(kafka_group: str, target: str) -> str:
+    """The consumer group that keeps ``target`` current; ingest workers of the new collection take it over."""
+    return f"{kafka_group}-{target}"
+
+
+def start_offsets(committed: Mapping[int, int | None], beginning: Mapping[int, int], *,
+                  replay_from: str = "committed") -> dict[int, int]:
+    """Where catch-up starts per partition: the live group's committed offset, else the partition's start.
+
+    Everything before a committed offset is durable in the live collection, hence in the snapshot read after it.
+    """
+    if replay_from not in ("committed", "earliest"):
+        raise ValueError(f"replay_from must be 'committed' or 'earliest', got {replay_from!r}")
+    out = {}
+    for partition, first in beginning.items():
+        offset = committed.get(partition) if replay_from == "committed" else None
+        out[partition] = first if offset is None else max(int(offset), first)
+    return out
+
+
+def lag(positions: Mapping[int, int], ends: Mapping[int, int]) -> int:
+    """Records between each partition's position and its end (a partition not yet positioned counts in full)."""
+    return sum(max(0, end - positions.get(partition, 0)) for partition, end in ends.items())
+
+
+def row_event(product: Product) -> bytes:
+    """A stored row as the event that recreates it (same version): an upsert, or a delete for a tombstone."""
+    if product.deleted:
+        data: dict[str, object] = {"op": "delete", "sku": product.sku, "version": product.version}
+    else:
+        data = {"op": "upsert", "sku": product.sku, "version": product.version}
+        for name in PRODUCT_FIELDS:
+            value = getattr(product, name)
+            data[name] = dict(value) if name == "attributes" else float(value) if name == "price" else value
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def next_steps(*, alias: str, old: str, new: str, group: str, model_env: Sequence[str], swapped: bool,
+               following: bool, dropped: bool = False) -> list[str]:
+    """What the operator does after the command, in order."""
+    env = " ".join([f"CATALOG_MILVUS_COLLECTION={new}", f"CATALOG_KAFKA_GROUP={group}", *model_env])
+    if not swapped:
+        return [f"alias {alias!r} still points at {old!r}; {new!r} is kept for inspection",
+                "it is not served; drop it when done, or rebuild it with --overwrite"]
+    kept = "was dropped (--drop-old)" if dropped else "is kept for rollback"
+    steps = [f"alias {alias!r} now points at {new!r}; {old!r} {kept}",
+             f"point the ingest workers at the new collection: {env} "
+             f"(the group's offsets are where this reindex stopped, so nothing is missed or lost)"]
+    if following:
+        steps.append("this process keeps applying new events to it until SIGTERM/Ctrl-C: stop it once the "
+                     "workers run")
+    else:
+        steps.append(f"until they run, {new!r} receives no updates: start them now (--follow keeps the new "
+                     "collection current in the meantime)")
+    if not dropped:
+        steps.append(f"rollback: `catalog-search alias --set {old}` (while its ingest workers still run)")
+    return steps

@@ -1,0 +1,222 @@
+"""The reindex, phase by phase: check, capture offsets, build, catch up, gate, swap, follow, drop.
+
+``live`` settings describe what runs now (the alias, the ingest group, the model of the live collection); ``new``
+settings are the same with the new collection, model, dim or index. Searches read the alias, which moves with one
+atomic ``set_alias`` at the very end and only if the gate passed; until then they see the live collection only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from catalog.embedding.factory import make_embedder
+from catalog.errors import ConfigError, StoreError
+from catalog.settings import Settings
+from catalog.store.milvus import MilvusStore
+from evaluate.gate import GateResult, JudgedSet, score
+from ingest.app import make_batcher, make_processor, make_retry
+from ingest.backfill import FileDeadLetterSink
+from ingest.metrics import IngestMetrics
+from ingest.reindex import build as B
+from ingest.reindex import plan as P
+from ingest.reindex.catchup import Follower, capture_offsets
+from ingest.reindex.source import collection_exists, live_dim, live_rows
+
+log = logging.getLogger(__name__)
+DROP_GRACE_S = 10.0          # searchers re-resolve the alias every 5 s: let them move before the old one goes
+MODEL_SETTINGS = ("embed_backend", "embed_model", "embed_base_url", "embed_dim", "milvus_index")
+Phase = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class ReindexOptions:
+    judged: JudgedSet | None              # None: no gate (--skip-gate)
+    max_drop: float = 0.0
+    from_file: Path | None = None         # build from this JSON Lines file instead of the live collection
+    default_version: int = 1
+    swap: bool = True
+    follow: bool = False
+    drop_old: bool = False
+    overwrite: bool = False
+    re_embed: bool = False
+    kafka: bool = True                    # catch up from Kafka (off: the catalog is maintained by files only)
+    replay_from: str = "committed"
+    group: str | None = None
+    idle_s: float = 2.0
+    catch_up_timeout_s: float = 600.0
+    drop_grace_s: float = DROP_GRACE_S
+    rejects: Path | None = None
+    progress: bool = False
+
+
+@dataclass
+class ReindexResult:
+    alias: str
+    old: str
+    new: str
+    group: str
+    vectors: str = ""
+    build: B.BuildResult | None = None
+    catch_up: dict[str, int] = field(default_factory=dict)
+    gate: GateResult | None = None
+    swapped: bool = False
+    dropped_old: bool = False
+    rejects: str = ""                     # where refused rows and events went (only written when there are any)
+    next_steps: list[str] = field(default_factory=list)
+
+    @property
+    def gate_failed(self) -> bool:
+        return self.gate is not None and not self.gate.passed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"alias": self.alias, "old": self.old, "new": self.new, "group": self.group, "vectors": self.vectors,
+                "build": self.build.as_dict() if self.build else None, "catch_up": self.catch_up,
+                "gate": self.gate.as_dict() if self.gate else None, "swapped": self.swapped,
+                "dropped_old": self.dropped_old, "rejects": self.rejects, "next_steps": self.next_steps}
+
+
+def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, on_phase: Phase | None = None,
+            stop: threading.Event | None = None) -> ReindexResult:
+    phase = on_phase or (lambda name, info: log.info("reindex phase %s %s", name, info))
+    stop = stop or threading.Event()
+    if new.milvus_alias != live.milvus_alias:
+        raise ConfigError("the new settings must keep the search alias")
+    alias, target = live.milvus_alias, new.milvus_collection
+    store = MilvusStore.from_settings(live)
+    # the new collection gets an alias of its own (the gate searches through it): creating it can never touch the
+    # live alias, even one that vanished meanwhile
+    preview = new.model_copy(update={"milvus_alias": f"{target}_preview"})
+    new_store = MilvusStore.from_settings(preview)
+    follower: Follower | None = None
+    try:
+        old = _check(live, store, target, opts)
+        group = opts.group or P.catchup_group(live.kafka_group, target)
+        result = ReindexResult(alias=alias, old=old, new=target, group=group)
+        carry, result.vectors = _vectors(live, new, old, opts)
+
+        offsets = capture_offsets(live, replay_from=opts.replay_from) if opts.kafka else {}
+        phase("build", {"old": old, "new": target, "vectors": result.vectors, "offsets": offsets})
+        metrics = IngestMetrics()
+        make_retry(new, metrics).call("create the new collection", new_store.ensure_collection)
+        sink = FileDeadLetterSink(opts.rejects or Path(f"{target}.reindex-rejects.jsonl"))
+        result.rejects = str(sink.path)
+        result.build = _build(new, store, new_store, old, opts, carry, sink, metrics, stop)
+        phase("built", result.build.as_dict())
+
+        if opts.kafka:
+            processor = make_processor(new, sink, store=new_store, metrics=metrics)
+            follower = Follower(new, group, offsets, processor, make_batcher(new), idle_s=opts.idle_s)
+            follower.start()
+            phase("catch-up", {"group": group})
+            follower.wait_caught_up(opts.catch_up_timeout_s)
+            result.catch_up = follower.counters.as_dict()
+
+        if opts.judged is not None:
+            phase("gate", {"queries": len(opts.judged.judged_queries)})
+            result.gate = _gate(live, preview, opts)
+            phase("gated", result.gate.as_dict())
+        if result.gate_failed or not opts.swap:
+            return _finish(result, follower, live, new)
+
+        if store.alias_target(alias) != old:
+            raise StoreError(f"alias {alias!r} was moved by someone else during the reindex; not swapping",
+                             retriable=False)
+        if follower is not None:
+            follower.wait_caught_up(opts.catch_up_timeout_s)
+        store.set_alias(alias, target)          # the one atomic switch
+        result.swapped = True
+        phase("swapped", {"alias": alias, "new": target, "old": old})
+        if opts.drop_old:
+            time.sleep(opts.drop_grace_s)
+            store.drop_collection(old)
+            result.dropped_old = True
+            phase("dropped", {"old": old})
+        if opts.follow and follower is not None:
+            result.next_steps = _steps(result, live, new, following=True)
+            phase("follow", {"group": group, "next_steps": result.next_steps})
+            with contextlib.suppress(KeyboardInterrupt):
+                while follower.alive and not stop.wait(0.5):
+                    pass
+        return _finish(result, follower, live, new)
+    finally:
+        if follower is not None:
+            with contextlib.suppress(Exception):
+                follower.stop()
+        with contextlib.suppress(Exception):
+            new_store.drop_alias()
+        store.close()
+        new_store.close()
+
+
+def _check(live: Settings, store: MilvusStore, target: str, opts: ReindexOptions) -> str:
+    old = store.alias_target(live.milvus_alias)
+    if old is None:
+        raise ConfigError(f"alias {live.milvus_alias!r} does not exist: there is no live collection to reindex "
+                          "(the first collection is created by `catalog-search ingest`)")
+    P.check_target(alias=live.milvus_alias, live=old, target=target, ingest_collection=live.milvus_collection)
+    dim = live_dim(store, old)
+    if dim != live.dim:
+        raise ConfigError(f"the live collection {old!r} has {dim}-d vectors but CATALOG_EMBED_* give {live.dim}: "
+                          "CATALOG_* must describe the live deployment, the new model goes in the --embed-* options")
+    if collection_exists(store, target):
+        if not opts.overwrite:
+            raise ConfigError(f"collection {target!r} already exists; pass --overwrite to drop and rebuild it")
+        store.drop_collection(target)
+    return old
+
+
+def _model_id(settings: Settings) -> str:
+    embedder = make_embedder(settings)
+    try:
+        return embedder.model_id
+    finally:
+        embedder.close()
+
+
+def _vectors(live: Settings, new: Settings, old: str, opts: ReindexOptions) -> tuple[bool, str]:
+    if opts.from_file is not None:
+        return False, f"embedding the records of {opts.from_file}"
+    return P.vectors_reusable(P.Side(old, _model_id(live), live.dim, tuple(live.embed_attributes)),
+                              P.Side(new.milvus_collection, _model_id(new), new.dim, tuple(new.embed_attributes)),
+                              force_re_embed=opts.re_embed)
+
+
+def _build(new: Settings, store: MilvusStore, new_store: MilvusStore, old: str, opts: ReindexOptions, carry: bool,
+           sink: FileDeadLetterSink, metrics: IngestMetrics, stop: threading.Event) -> B.BuildResult:
+    if opts.from_file is not None:
+        processor = make_processor(new, sink, store=new_store, metrics=metrics)
+        return B.from_file(opts.from_file, processor, make_batcher(new), default_version=opts.default_version,
+                           progress=opts.progress)
+    pages = live_rows(store, old)
+    if carry:
+        return B.copy_rows(pages, new_store, make_retry(new, metrics), source=f"collection {old}", stop=stop)
+    processor = make_processor(new, sink, store=new_store, metrics=metrics)
+    return B.replay_rows(pages, processor, make_batcher(new), source=f"collection {old}", stop=stop)
+
+
+def _gate(live: Settings, preview: Settings, opts: ReindexOptions) -> GateResult:
+    assert opts.judged is not None
+    before = score(live, opts.judged, progress=opts.progress)          # through the alias: the live collection
+    after = score(preview, opts.judged, progress=opts.progress)        # through the new collection's own alias
+    return GateResult(before, after, opts.max_drop)
+
+
+def _steps(result: ReindexResult, live: Settings, new: Settings, *, following: bool) -> list[str]:
+    changed = [f"CATALOG_{name.upper()}={getattr(new, name)}" for name in MODEL_SETTINGS
+               if getattr(new, name) != getattr(live, name) and getattr(new, name) is not None]
+    return P.next_steps(alias=result.alias, old=result.old, new=result.new, group=result.group, model_env=changed,
+                        swapped=result.swapped, following=following, dropped=result.dropped_old)
+
+
+def _finish(result: ReindexResult, follower: Follower | None, live: Settings, new: Settings) -> ReindexResult:
+    if follower is not None:
+        result.catch_up = follower.stop().as_dict()
+    result.next_steps = _steps(result, live, new, following=False)
+    return result

@@ -29,8 +29,15 @@ test: install vllm
 unit: install
 	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
 
-bench: install vllm
-	CATALOG_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(BIN)/python bench/ingest.py
+# All benchmarks (~10-15 min on 2 cores); rewrites docs/benchmarks.md + docs/benchmarks.json.
+# BENCH_ARGS=--quick for a smoke run; see bench/run_all.py --help.
+BENCH_ARGS ?=
+bench: install $(VENV)/.installed-bench
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
+$(VENV)/.installed-bench: pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
+	touch $@
 
 clean:
 	rm -rf $(VENV) .catalog .pytest_cache

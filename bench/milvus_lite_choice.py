@@ -4,8 +4,10 @@ Standalone on purpose (imports neither ``catalog`` nor its settings) so it runs 
 milvus-lite and numpy, e.g. the project venv (pymilvus 2.5 + milvus-lite 2.5.1) and one with pymilvus 3 +
 milvus-lite 3.2.2:
 
-    .venv/bin/python bench/milvus_lite_choice.py --rows 5000
+    .venv/bin/python bench/milvus_lite_choice.py --rows 5000 [--json out.json]
     /tmp/vtest/m32/bin/python bench/milvus_lite_choice.py --rows 5000
+
+``run_all.py`` runs it with the project venv only (the 3.2.2 side needs its own virtualenv).
 
 The collection mirrors ``catalog.store.schema``: VARCHAR sku primary key, an analyzed ``embed_text`` with a BM25
 function into a sparse field, scalar filter fields, ARRAY<VARCHAR> category levels, JSON attributes and a dense
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -114,6 +118,66 @@ def random_rows(rng: np.random.Generator, start: int, n: int, dim: int) -> list[
     return rows
 
 
+def run(rows: int = 5000, dim: int = 384, batch: int = 256, queries: int = 50, topk: int = 20,
+        uri: str = "") -> dict:
+    """Upsert ``rows`` rows, then time ``queries`` filtered hybrid searches; the figures as a dict."""
+    tmp = None
+    if not uri:
+        tmp = tempfile.mkdtemp(prefix="lite-bench-")
+        uri = os.path.join(tmp, "bench.db")
+    client = MilvusClient(uri)
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    rng = np.random.default_rng(42)
+    out: dict = {"pymilvus": version_of("pymilvus"), "milvus_lite": version_of("milvus-lite"),
+                 "python": sys.version.split()[0], "uri": "in-process Lite (temp *.db)" if tmp else uri,
+                 "rows": rows, "dim": dim, "batch": batch, "queries": queries, "topk": topk}
+    print(f"pymilvus {out['pymilvus']}, milvus-lite {out['milvus_lite']}, python {out['python']}, uri {uri}")
+    try:
+        t0 = time.perf_counter()
+        analyzer = create(client, name, dim)
+        out["create_load_s"] = round(time.perf_counter() - t0, 2)
+        out["analyzer"] = analyzer
+        print(f"create+load: {out['create_load_s']:.2f}s, analyzer {analyzer}")
+
+        data = random_rows(rng, 0, rows, dim)
+        t0 = time.perf_counter()
+        for i in range(0, len(data), batch):
+            client.upsert(name, data[i:i + batch])
+        upsert_s = time.perf_counter() - t0
+        out["upsert_rows_per_s"] = round(rows / upsert_s, 1)
+        print(f"upsert: {rows} rows in {upsert_s:.2f}s = {rows / upsert_s:,.0f} rows/s (batch {batch})")
+        # time-to-visible: a strong count sees every row
+        t0 = time.perf_counter()
+        count = client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"]
+        out["strong_count_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        print(f"count(*) = {count} ({out['strong_count_ms']:.1f} ms)")
+
+        latencies = []
+        expr = 'deleted == false and array_contains(category_levels, "Shoes")'
+        for q in random_rows(rng, 10**7, queries, dim):
+            dense = AnnSearchRequest([q["dense"]], "dense", {"metric_type": "COSINE", "params": {}}, topk, expr=expr)
+            sparse = AnnSearchRequest([q["title"]], "sparse", {"metric_type": "BM25", "params": {}}, topk,
+                                      expr=expr)
+            t0 = time.perf_counter()
+            client.hybrid_search(name, [dense, sparse], RRFRanker(60), limit=topk,
+                                 output_fields=["sku", "title", "price"])
+            latencies.append((time.perf_counter() - t0) * 1000)
+        latencies.sort()
+        p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+        out["hybrid_p50_ms"] = round(statistics.median(latencies), 2)
+        out["hybrid_p95_ms"] = round(p95, 2)
+        print(f"hybrid_search (dense+BM25, RRF, filter, top {topk}): p50 {out['hybrid_p50_ms']:.1f} ms, "
+              f"p95 {p95:.1f} ms over {len(latencies)} queries")
+    finally:
+        try:
+            client.drop_collection(name)
+        finally:
+            client.close()
+            if tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=5000)
@@ -122,56 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=50)
     ap.add_argument("--topk", type=int, default=20)
     ap.add_argument("--uri", default="", help="Milvus URI; default: a fresh in-process Lite *.db in a temp dir")
+    ap.add_argument("--json", default="", metavar="PATH", help="also write the figures as JSON to PATH")
     args = ap.parse_args(argv)
-
-    tmp = None
-    uri = args.uri
-    if not uri:
-        tmp = tempfile.mkdtemp(prefix="lite-bench-")
-        uri = os.path.join(tmp, "bench.db")
-    client = MilvusClient(uri)
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    rng = np.random.default_rng(42)
-    print(f"pymilvus {version_of('pymilvus')}, milvus-lite {version_of('milvus-lite')}, python "
-          f"{sys.version.split()[0]}, uri {uri}")
-    try:
-        t0 = time.perf_counter()
-        analyzer = create(client, name, args.dim)
-        print(f"create+load: {time.perf_counter() - t0:.2f}s, analyzer {analyzer}")
-
-        rows = random_rows(rng, 0, args.rows, args.dim)
-        t0 = time.perf_counter()
-        for i in range(0, len(rows), args.batch):
-            client.upsert(name, rows[i:i + args.batch])
-        upsert_s = time.perf_counter() - t0
-        print(f"upsert: {args.rows} rows in {upsert_s:.2f}s = {args.rows / upsert_s:,.0f} rows/s "
-              f"(batch {args.batch})")
-        # time-to-visible: a strong count sees every row
-        t0 = time.perf_counter()
-        count = client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"]
-        print(f"count(*) = {count} ({(time.perf_counter() - t0) * 1000:.1f} ms)")
-
-        queries = random_rows(rng, 10**7, args.queries, args.dim)
-        latencies = []
-        expr = 'deleted == false and array_contains(category_levels, "Shoes")'
-        for q in queries:
-            dense = AnnSearchRequest([q["dense"]], "dense", {"metric_type": "COSINE", "params": {}}, args.topk,
-                                     expr=expr)
-            sparse = AnnSearchRequest([q["title"]], "sparse", {"metric_type": "BM25", "params": {}}, args.topk,
-                                      expr=expr)
-            t0 = time.perf_counter()
-            client.hybrid_search(name, [dense, sparse], RRFRanker(60), limit=args.topk,
-                                 output_fields=["sku", "title", "price"])
-            latencies.append((time.perf_counter() - t0) * 1000)
-        latencies.sort()
-        p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
-        print(f"hybrid_search (dense+BM25, RRF, filter, top {args.topk}): p50 {statistics.median(latencies):.1f} ms, "
-              f"p95 {p95:.1f} ms over {len(latencies)} queries")
-    finally:
-        try:
-            client.drop_collection(name)
-        finally:
-            client.close()
+    out = run(args.rows, args.dim, args.batch, args.queries, args.topk, args.uri)
+    print(json.dumps(out))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=2)
     return 0
 
 

@@ -1,6 +1,6 @@
 """Search benchmark: raw Milvus hybrid search vs our gRPC service, same data and query vectors, no model time.
 
-    .venv/bin/python bench/search.py [--products 5000] [--seconds 5]
+    .venv/bin/python bench/search.py [--products 5000] [--runs 200] [--seconds 5] [--json out.json]
 
 Starts a Milvus Lite 2.5.1 server in a temp dir, loads ``--products`` rows through the real ingest pipeline (the
 bundled sample catalog replicated under new skus; each distinct text embedded once by the local model), embeds the
@@ -9,25 +9,26 @@ benchmark queries once, then measures in one run:
   2. our service end to end through gRPC (``SearchClient`` -> server -> Searcher -> Milvus) with the precomputed query
      vectors (a lookup embedder) and rerank off, so neither side spends model time;
   3. p50/p99 of both and their ratio, and the service's QPS at 1, 8 and 32 concurrent clients.
+Use more products than ``CATALOG_SEARCH_EXACT_THRESHOLD`` (2000): at or below it the service answers by an exact scan
+of every matching vector (the right thing for selective filters, not what this benchmark compares).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import statistics
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 from pymilvus import AnnSearchRequest, MilvusClient, RRFRanker  # noqa: E402
 
+from bench.common import add_json_arg, emit, percentile, ratio, rnd, sample_products  # noqa: E402
 from catalog.embedding.local import LocalEmbedder  # noqa: E402
 from catalog.events import event_from_dict  # noqa: E402
 from catalog.localstack import MilvusLiteServer, free_port  # noqa: E402
@@ -39,7 +40,6 @@ from retrieve.client import SearchClient  # noqa: E402
 from retrieve.searcher import Searcher  # noqa: E402
 from retrieve.server import start  # noqa: E402
 
-SAMPLE = Path(__file__).resolve().parents[1] / "catalog" / "data" / "sample_catalog.jsonl"
 QUERIES = ["无线降噪耳机", "running shoes for men", "air fryer", "纯棉T恤", "cordless drill", "laptop backpack",
            "面霜 保湿", "yoga mat", "coffee machine", "儿童积木", "stainless steel water bottle", "wireless mouse",
            "sofa", "小说", "lipstick", "camping tent", "机械键盘", "smart watch", "vacuum cleaner", "dumbbells"]
@@ -63,10 +63,6 @@ class CachingEmbedder:
 
     def close(self):
         pass
-
-
-def percentile(values: list[float], p: float) -> float:
-    return float(np.percentile(values, p))
 
 
 def timed(fn, n: int) -> list[float]:
@@ -98,15 +94,10 @@ def qps(address: str, clients: int, seconds: float) -> float:
     return sum(done) / seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--products", type=int, default=5000)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    args = parser.parse_args()
-
-    base = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
-    events = [event_from_dict({**base[i % len(base)], "sku": f"S{i:07d}"}) for i in range(args.products)]
+def run(n_products: int = 5000, runs: int = 200, seconds: float = 5.0,
+        clients: tuple[int, ...] = (1, 8, 32)) -> dict[str, Any]:
+    base = sample_products()
+    events = [event_from_dict({**base[i % len(base)], "sku": f"S{i:07d}"}) for i in range(n_products)]
     embedder = CachingEmbedder(LocalEmbedder())
     for query, vector in zip(QUERIES, embedder.inner.embed_queries(QUERIES)):
         embedder.cache[("q", query)] = vector
@@ -139,28 +130,34 @@ def main() -> None:
             for i in range(20):                                   # warm-up both paths
                 raw_search(i)
                 client.search(QUERIES[i % len(QUERIES)], rerank=False)
-            raw_ms = timed(raw_search, args.runs)
-            service_ms = timed(lambda i: client.search(QUERIES[i % len(QUERIES)], top_k=10, rerank=False), args.runs)
+            raw_ms = timed(raw_search, runs)
+            service_ms = timed(lambda i: client.search(QUERIES[i % len(QUERIES)], top_k=10, rerank=False), runs)
             client.close()
-            throughput = {n: qps(settings.grpc_address, n, args.seconds) for n in (1, 8, 32)}
+            throughput = {n: qps(settings.grpc_address, n, seconds) for n in clients}
         finally:
             server.stop()
             raw.close()
 
-    report = {
-        "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cpu",
-        "products": args.products, "queries": len(QUERIES), "runs": args.runs,
-        "raw_hybrid_p50_ms": round(statistics.median(raw_ms), 2), "raw_hybrid_p99_ms": round(percentile(raw_ms, 99), 2),
-        "service_p50_ms": round(statistics.median(service_ms), 2),
-        "service_p99_ms": round(percentile(service_ms, 99), 2),
-        "service_over_raw_p50": round(statistics.median(service_ms) / statistics.median(raw_ms), 2),
-        "service_over_raw_p99": round(percentile(service_ms, 99) / percentile(raw_ms, 99), 2),
-        **{f"qps_{n}_clients": round(v, 1) for n, v in throughput.items()},
+    raw50, raw99 = percentile(raw_ms, 50), percentile(raw_ms, 99)
+    svc50, svc99 = percentile(service_ms, 50), percentile(service_ms, 99)
+    return {
+        "products": n_products, "queries": len(QUERIES), "runs": runs, "qps_seconds": seconds,
+        "service_path": "exact scan" if n_products <= settings.search_exact_threshold else "ANN (hybrid)",
+        "raw_hybrid_p50_ms": rnd(raw50, 2), "raw_hybrid_p99_ms": rnd(raw99, 2),
+        "service_p50_ms": rnd(svc50, 2), "service_p99_ms": rnd(svc99, 2),
+        "service_over_raw_p50": ratio(svc50, raw50, 2), "service_over_raw_p99": ratio(svc99, raw99, 2),
+        **{f"qps_{n}_clients": rnd(v) for n, v in throughput.items()},
     }
-    width = max(map(len, report))
-    for key, value in report.items():
-        print(f"{key:<{width}}  {value}")
-    print(json.dumps(report))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per QPS measurement")
+    add_json_arg(parser)
+    args = parser.parse_args(argv)
+    emit(run(args.products, args.runs, args.seconds), args.json)
 
 
 if __name__ == "__main__":

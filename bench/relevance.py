@@ -18,9 +18,10 @@ there by themselves when ``--milvus-uri`` does not answer.
 1. seeds' recipe: ``faiss.IndexFlatIP`` over those unit vectors (= cosine, exact), queries embedded with the same
    embedder (``embed_queries``: E5 ``query: `` prefix), top 100;
 2. ours: the real ``Searcher`` (``evaluate.runner.evaluate``) for ``--configs`` (default: ``dense`` as a cross-check
-   of (1) on Milvus, and ``hybrid-rrf``, the product default) plus their ``+rerank`` variants when a reranker is
-   configured; or, with ``--eval-results``, the rows of a ``catalog-search eval --out`` results.json (the default
-   config, ``dense``, the best row and every ``+rerank`` row) instead of measuring them here;
+   of (1) on Milvus, and the product default: both retrievers fused as ``CATALOG_SEARCH_FUSION`` / ``_ALPHA`` say, RRF
+   where the settings have no such field) plus their ``+rerank`` variants when a reranker is configured; or, with
+   ``--eval-results``, the rows of a ``catalog-search eval --out`` results.json (the default config, ``dense``, the
+   best row and every ``+rerank`` row) instead of measuring them here;
 3. nDCG@10 (linear gains), Recall@100, MRR@10 from ``evaluate.metrics`` for all of them, and ours / seeds.
 """
 
@@ -48,9 +49,40 @@ from evaluate.naming import collection_name  # noqa: E402
 DEFAULT_DATASET = Path(os.environ.get("CATALOG_BENCH_HOMEDEPOT", ROOT.parent / "shared" / "datasets" / "homedepot"))
 DEFAULT_URI = os.environ.get("CATALOG_BENCH_EVAL_URI", "http://127.0.0.1:19611")
 BUILD_DIR = Path(os.environ.get("CATALOG_BENCH_EVAL_DIR", Path.home() / ".cache" / "catalog-search" / "bench-eval"))
-DEFAULT_CONFIG = "hybrid-rrf"           # SearchRequest defaults: both retrievers, RRF (see evaluate.configs)
+DEFAULT = "default"                     # --configs name of the product default (CATALOG_SEARCH_FUSION / _ALPHA)
 METRICS = ("ndcg@10", "recall@100", "mrr@10")
 TOP = 100
+
+
+def default_config_name(settings: Settings) -> str:
+    """The eval-config name of the product's default retrieval: both retrievers fused as the settings say
+    (``search_fusion`` / ``search_alpha`` where the settings have them; RRF otherwise, the original default)."""
+    fusion = getattr(settings, "search_fusion", "rrf")
+    return "hybrid-rrf" if fusion == "rrf" else f"hybrid-weighted-a{getattr(settings, 'search_alpha', 0.5):g}"
+
+
+def make_config(name: str, settings: Settings) -> Any:
+    """An ``EvalConfig`` by name: ``default`` (the product default), a name of ``evaluate.configs``, or
+    ``hybrid-weighted-a<alpha>`` for any alpha; ``+rerank`` suffix allowed. Fusion and alpha are always explicit."""
+    from evaluate import configs as C
+
+    rerank = name.endswith("+rerank")
+    base = name.removesuffix("+rerank")
+    if base == DEFAULT:
+        base = default_config_name(settings)
+    known = {c.name: c for c in C.BASE_CONFIGS}
+    if base in known:
+        c = known[base]
+        return C.EvalConfig(base + ("+rerank" if rerank else ""), retrievers=c.retrievers, fusion=c.fusion or "rrf",
+                            alpha=0.5 if c.alpha is None else c.alpha, rerank=rerank)
+    if base.startswith("hybrid-weighted-a"):
+        alpha = float(base.removeprefix("hybrid-weighted-a"))
+        return C.EvalConfig(base + ("+rerank" if rerank else ""), retrievers="both", fusion="weighted", alpha=alpha,
+                            rerank=rerank)
+    if base == "hybrid-rrf":
+        return C.EvalConfig(base + ("+rerank" if rerank else ""), retrievers="both", fusion="rrf", alpha=0.5,
+                            rerank=rerank)
+    raise ValueError(f"unknown config {name!r}: use default, {', '.join(known)} or hybrid-weighted-a<alpha>")
 
 
 def select_queries(queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]],
@@ -65,13 +97,14 @@ def mean_metrics(per_query: Mapping[str, Mapping[str, float]]) -> dict[str, floa
     return {k: (sum(m[k] for m in per_query.values()) / n if n else 0.0) for k in METRICS}
 
 
-def rows_from_results(results: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """The rows to compare from a ``catalog-search eval`` results.json: the default config, ``dense``, the best row by
-    nDCG@10 and every ``+rerank`` row (each: metrics + description); plus the file's meta."""
+def rows_from_results(results: Mapping[str, Any],
+                      default: str = "hybrid-rrf") -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """The rows to compare from a ``catalog-search eval`` results.json: the ``default`` config, ``dense``, the best
+    row by nDCG@10 and every ``+rerank`` row (each: metrics + description); plus the file's meta."""
     configs = results.get("configs") or {}
     if not configs:
         raise ValueError("no configs in the results file")
-    wanted = [n for n in (DEFAULT_CONFIG, "dense") if n in configs]
+    wanted = [n for n in (default, "dense") if n in configs]
     best = max(configs, key=lambda n: configs[n].get("ndcg@10", -1))
     wanted += [best] + [n for n in configs if n.endswith("+rerank")]
     out = {}
@@ -173,7 +206,7 @@ def faiss_run(skus: Sequence[str], vectors: np.ndarray, embedder: Any, queries: 
 
 
 def run(dataset: Path = DEFAULT_DATASET, limit_queries: int | None = 2000, milvus_uri: str = DEFAULT_URI,
-        eval_results: Path | None = None, configs: Sequence[str] = ("dense", DEFAULT_CONFIG),
+        eval_results: Path | None = None, configs: Sequence[str] = ("dense", DEFAULT),
         build: bool = False) -> dict[str, Any]:
     products, queries_path, qrels_path = (dataset / n for n in ("products.jsonl", "queries.tsv", "qrels.tsv"))
     missing = [str(p) for p in (products, queries_path, qrels_path) if not p.is_file()]
@@ -188,6 +221,7 @@ def run(dataset: Path = DEFAULT_DATASET, limit_queries: int | None = 2000, milvu
     queries, qrels = load_queries(queries_path), load_qrels(qrels_path)
     qids = select_queries(queries, qrels, limit_queries)
     collection = collection_name(embedder.model_id, embedder.dim, products)
+    default_name = default_config_name(settings)
 
     server = None
     usable, reason = collection_state(milvus_uri, collection)
@@ -211,7 +245,7 @@ def run(dataset: Path = DEFAULT_DATASET, limit_queries: int | None = 2000, milvu
         source = "measured in this run"
         meta: dict[str, Any] = {}
         if eval_results is not None:
-            rows, meta = rows_from_results(json.loads(Path(eval_results).read_text(encoding="utf-8")))
+            rows, meta = rows_from_results(json.loads(Path(eval_results).read_text(encoding="utf-8")), default_name)
             source = f"from {eval_results}"
             agreement = None
         else:
@@ -222,7 +256,7 @@ def run(dataset: Path = DEFAULT_DATASET, limit_queries: int | None = 2000, milvu
             server.stop()
 
     seed_ndcg = seeds["metrics"]["ndcg@10"]
-    default = rows.get(DEFAULT_CONFIG)
+    default = rows.get(default_name)
     return {
         "embedder": f"{embedder.model_id} ({embedder.dim}-d)", "collection": collection,
         "products": len(skus), "queries": len(qids), "limit_queries": limit_queries, "gains": "linear",
@@ -233,6 +267,7 @@ def run(dataset: Path = DEFAULT_DATASET, limit_queries: int | None = 2000, milvu
         "ours_source": source, "ours_meta": {k: meta[k] for k in ("queries", "collection", "products") if k in meta},
         "ours": rows,
         "dense_agreement": agreement,
+        "default_config": default_name,
         "default_over_seeds_ndcg": ratio(default and default.get("ndcg@10"), seed_ndcg),
         "best_config": max(rows, key=lambda n: rows[n].get("ndcg@10") or -1) if rows else None,
         "rerank_backend": settings.rerank_backend,
@@ -244,13 +279,12 @@ def ours_live(settings: Settings, uri: str, collection: str, names: Sequence[str
               qrels: Mapping[str, Mapping[str, int]], qids: Sequence[str],
               seed_per_query: Mapping[str, Mapping[str, float]]) -> tuple[dict[str, dict[str, Any]], dict | None]:
     """Our configs through the real Searcher, read only; plus how closely Milvus ``dense`` agrees with FAISS."""
-    from evaluate import configs as C
     from evaluate.runner import eval_settings, evaluate
 
     rerank = settings.rerank_backend != "none"
     wanted = list(dict.fromkeys([*names, *([f"{n}+rerank" for n in names if not n.endswith("+rerank")]
                                           if rerank else [])]))
-    selected = C.select(wanted, rerank)
+    selected = list({c.name: c for c in (make_config(n, settings) for n in wanted)}.values())
     s = eval_settings(settings.model_copy(update={"milvus_uri": uri}), collection)
     subset = {q: queries[q] for q in qids}
     results = evaluate(s, selected, subset, qrels, progress=sys.stderr.isatty())
@@ -275,8 +309,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--milvus-uri", default=DEFAULT_URI)
     parser.add_argument("--eval-results", type=Path, default=None,
                         help="take our rows from this `catalog-search eval` results.json instead of measuring them")
-    parser.add_argument("--configs", default=f"dense,{DEFAULT_CONFIG}",
-                        help="comma-separated eval config names measured live (see evaluate/configs.py)")
+    parser.add_argument("--configs", default=f"dense,{DEFAULT}",
+                        help="comma-separated configs measured live: default (the product default from "
+                             "CATALOG_SEARCH_*), names of evaluate/configs.py, hybrid-weighted-a<alpha>")
     parser.add_argument("--build", action="store_true",
                         help="build the eval collection on our own Milvus Lite server when it is missing")
     add_json_arg(parser)

@@ -159,10 +159,12 @@ are excluded by a warm-up.
 
 {table(("Measure", "Value"), rows)}
 
-Reading: a product's latency is made of up to one batch wait (batches close after {r['batch_max_wait_ms']} ms,
-which at this rate is why they hold only a few events), the rest of the batch being applied when it arrives, its own
-batch's fetch + embedding + upsert, and Milvus making the write visible to search. Below the embedder's capacity that
-stays flat rather than growing like a queue; a GPU embedder shrinks the embedding part, and
+Reading: a product's latency is the wait for the batch being applied when it arrives (the worker pauses its
+partitions while it applies one, so the next batch holds what arrived meanwhile:
+{fmt(r['mean_batch_events'], '.1f')} events on average here, closing {r['batch_max_wait_ms']} ms after its first
+event at the latest), then its own batch's fetch + embedding + upsert, then Milvus making the write visible to
+search — roughly two batch times. Below the embedder's
+capacity that stays flat rather than growing like a queue; a GPU embedder shrinks the embedding part, and
 `CATALOG_BATCH_MAX_WAIT_MS` trades throughput for latency."""
 
 
@@ -244,7 +246,8 @@ the same embedder ({r['embedder']}, E5 `query: ` prefix) and searched exactly (F
 
 {table(("system", "what", "nDCG@10", "Recall@100", "MRR@10", "latency"), rows)}
 
-Our product default (`hybrid-rrf`) / seeds' recipe, nDCG@10: **{fmt(r.get('default_over_seeds_ndcg'), '.2f')}×**.
+Our product default (`{r.get('default_config', 'hybrid-rrf')}`) / seeds' recipe, nDCG@10:
+**{fmt(r.get('default_over_seeds_ndcg'), '.2f')}×**.
 Best row measured: `{r.get('best_config')}`.{agreement}{mismatch}
 
 {rerank} Both dense rows use the vectors the product stores, so they share the dense gap against the issue's reference

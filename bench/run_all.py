@@ -3,6 +3,7 @@
     .venv/bin/python bench/run_all.py            # the full run (`make bench`): ~10-15 min on 2 idle cores
     .venv/bin/python bench/run_all.py --quick    # small sizes, a smoke run of every benchmark (~4 min)
     .venv/bin/python bench/run_all.py --only ingest,freshness [--no-write]
+    .venv/bin/python bench/run_all.py --render   # re-render the page from docs/benchmarks.json, run nothing
 
 Each benchmark runs as its own process (``python bench/<name>.py ... --json <tmp>``), one after the other, so a crash
 or a leaked server in one cannot spoil the next; its output streams through. A benchmark that fails or is skipped gets
@@ -137,7 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doc", type=Path, default=DOC)
     parser.add_argument("--json-out", type=Path, default=JSON)
     parser.add_argument("--no-write", action="store_true", help="print the page instead of writing the files")
+    parser.add_argument("--render", action="store_true",
+                        help="run nothing: re-render the page from the existing --json-out (after a template change)")
     args = parser.parse_args(argv)
+    if args.render:
+        stored = previous_results(args.json_out)
+        if not stored:
+            parser.error(f"--render: no results in {args.json_out}")
+        page = render(stored)
+        if args.no_write:
+            print(page)
+        else:
+            args.doc.write_text(page, encoding="utf-8")
+        return 0
 
     only = [n.strip() for n in args.only.split(",") if n.strip()] or list(ORDER)
     skip = {n.strip() for n in args.skip.split(",") if n.strip()}

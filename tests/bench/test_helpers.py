@@ -89,7 +89,7 @@ def test_rows_from_results_takes_default_dense_best_and_rerank_rows():
         "hybrid-weighted-a0.3": {"description": "w", "ndcg@10": 0.37, "recall@100": 0.7, "mrr@10": 0.5},
         "hybrid-rrf+rerank": {"description": "rrf, reranked", "ndcg@10": 0.41, "recall@100": 0.7, "mrr@10": 0.6},
     }}
-    rows, meta = rows_from_results(results)
+    rows, meta = rows_from_results(results, "hybrid-rrf")
     assert list(rows) == ["hybrid-rrf", "dense", "hybrid-rrf+rerank"]       # best is the rerank row here
     assert rows["dense"]["ndcg@10"] == 0.29 and meta["queries"] == 1986
     del results["configs"]["hybrid-rrf+rerank"]
@@ -109,3 +109,22 @@ def test_run_all_size_flags_and_overrides():
         run_all.parse_overrides(["nope:x=1"])
     with pytest.raises(SystemExit):
         run_all.parse_overrides(["ingest:products"])
+
+
+def test_product_default_and_named_configs():
+    from types import SimpleNamespace
+
+    from bench.relevance import default_config_name, make_config
+
+    assert default_config_name(SimpleNamespace()) == "hybrid-rrf"                    # settings without the fields
+    weighted = SimpleNamespace(search_fusion="weighted", search_alpha=0.35)
+    assert default_config_name(weighted) == "hybrid-weighted-a0.35"
+    c = make_config("default", weighted)
+    assert (c.name, c.retrievers, c.fusion, c.alpha, c.rerank) == ("hybrid-weighted-a0.35", "both", "weighted", 0.35,
+                                                                    False)
+    c = make_config("default+rerank", SimpleNamespace())
+    assert (c.name, c.fusion, c.rerank) == ("hybrid-rrf+rerank", "rrf", True)
+    c = make_config("dense", weighted)
+    assert (c.name, c.retrievers) == ("dense", "dense")
+    with pytest.raises(ValueError):
+        make_config("nope", weighted)

@@ -124,8 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--qrels", type=_existing_file, required=True, help="judgments, TSV qid<TAB>sku<TAB>grade")
     ev.add_argument("--config", action="append", default=[], metavar="NAME",
                     help="configuration to run (repeatable; default all): bm25, dense, hybrid-rrf, "
-                    "hybrid-weighted-a0.3, hybrid-weighted-a0.5, hybrid-weighted-a0.7, and NAME+rerank when "
-                    "CATALOG_RERANK_BACKEND is set")
+                    "hybrid-weighted-a0.2|0.3|0.35|0.4|0.5|0.7, default (the server's CATALOG_SEARCH_FUSION/_ALPHA), "
+                    "and NAME+rerank when CATALOG_RERANK_BACKEND is set")
+    ev.add_argument("--sweep-candidates", type=_depths, metavar="N,N,...",
+                    help="also run the default config with each retriever searching only N candidates deep "
+                    "(N >= 10) and plot nDCG@10 against N")
     ev.add_argument("--limit-queries", type=int, metavar="N", help="only the first N queries of the queries file")
     ev.add_argument("--gains", choices=("linear", "exponential"), default="linear", help="nDCG gains (default linear)")
     ev.add_argument("--json", action="store_true", help="print the results as JSON instead of a markdown table")
@@ -193,6 +196,16 @@ def _set(parser: argparse.ArgumentParser, name: str) -> None:
         handler: Callable[[argparse.Namespace, Settings], int] = getattr(commands, name)
         return handler(args, settings)
     parser.set_defaults(func=run)
+
+
+def _depths(value: str) -> tuple[int, ...]:
+    try:
+        depths = tuple(sorted({int(v) for v in value.split(",") if v.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from None
+    if not depths or depths[0] < 10 or depths[-1] > 1000:
+        raise argparse.ArgumentTypeError(f"candidate counts must be between 10 and 1000, got {value!r}")
+    return depths
 
 
 def _positive_float(text: str) -> float:

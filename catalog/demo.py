@@ -30,11 +30,13 @@ def run_demo(settings: Settings, data_dir: Path) -> int:
     data_dir.mkdir(parents=True)
     print(f"starting the embedded stack in {data_dir} (Tansu Kafka-compatible broker + Milvus Lite server)")
     with LocalStack(data_dir, kafka_port=free_port(), milvus_port=free_port()) as stack:
+        # The sample catalog is half Chinese: BM25 needs jieba unless CATALOG_BM25_ANALYZER says otherwise.
+        analyzer = settings.bm25_analyzer if "bm25_analyzer" in settings.model_fields_set else "multilingual"
         settings = settings.model_copy(update=dict(
-            kafka_bootstrap=stack.kafka.bootstrap, milvus_uri=stack.milvus.uri,
+            kafka_bootstrap=stack.kafka.bootstrap, milvus_uri=stack.milvus.uri, bm25_analyzer=analyzer,
             kafka_session_timeout_ms=6000, kafka_max_poll_interval_ms=10_000))
         print(f"  broker {stack.kafka.bootstrap}, milvus {stack.milvus.uri}, embedder {settings.embed_backend} "
-              f"({settings.dim}-d)\n")
+              f"({settings.dim}-d), BM25 analyzer {analyzer}\n")
         for title, name in (("sample catalog", "sample_catalog.jsonl"), ("change stream", "sample_changes.jsonl")):
             count = publish_file(settings, sample_file(name), settings.kafka_topic)
             print(f"published the {title}: {count} events -> {settings.kafka_topic}")

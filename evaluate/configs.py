@@ -3,7 +3,9 @@
 * ``bm25``: Milvus BM25 alone (``SearchRequest.retrievers="bm25"``: no query embedding, no fusion);
 * ``dense``: dense ANN alone, no rerank (the seeds' recipe);
 * ``hybrid-rrf``: dense + BM25, reciprocal rank fusion (k=60);
-* ``hybrid-weighted-a0.3`` / ``-a0.5`` / ``-a0.7``: min-max fusion, alpha = weight of the dense side;
+* ``hybrid-weighted-a0.2`` ... ``-a0.7``: min-max fusion, alpha = weight of the dense side;
+* ``default``: what a client gets when it sets only the query (the server's ``CATALOG_SEARCH_FUSION`` and
+  ``CATALOG_SEARCH_ALPHA``; the request leaves fusion and alpha unset, exactly like the gRPC service does);
 * each of those with ``+rerank`` when a reranker is configured (``CATALOG_RERANK_BACKEND`` != none).
 
 Weighted fusion with alpha 0 or 1 is NOT a single retriever: products found only by the other list still enter the
@@ -12,7 +14,7 @@ fused list (with score 0) and fill the tail, so the single-retriever configs use
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from retrieve.domain import SearchRequest
@@ -25,16 +27,24 @@ CANDIDATES = 100
 class EvalConfig:
     name: str
     retrievers: Literal["both", "dense", "bm25"] = "both"
-    fusion: Literal["rrf", "weighted"] = "rrf"
-    alpha: float = 0.5
+    fusion: Literal["rrf", "weighted"] | None = "rrf"     # None: the searcher's default (settings)
+    alpha: float | None = 0.5
     rerank: bool = False
+    note: str = ""                                         # what "default" resolves to, for the report
+    depth: int | None = None                               # candidate sweep: each retriever searches this deep
 
     def request(self, query: str) -> SearchRequest:
+        if self.depth is not None:
+            return SearchRequest(query=query, top_k=min(TOP_K, self.depth), rerank=self.rerank,
+                                 candidates=self.depth, fusion=self.fusion, alpha=self.alpha,
+                                 retrievers=self.retrievers)
         return SearchRequest(query=query, top_k=TOP_K, rerank=self.rerank, candidates=CANDIDATES,
                              fusion=self.fusion, alpha=self.alpha, retrievers=self.retrievers)
 
     def describe(self) -> str:
-        if self.retrievers != "both":
+        if self.fusion is None:
+            what = f"server defaults ({self.note})" if self.note else "server defaults"
+        elif self.retrievers != "both":
             what = "BM25 only" if self.retrievers == "bm25" else "dense only"
         elif self.fusion == "rrf":
             what = "dense + BM25, RRF k=60"
@@ -47,25 +57,31 @@ BASE_CONFIGS: tuple[EvalConfig, ...] = (
     EvalConfig("bm25", retrievers="bm25"),
     EvalConfig("dense", retrievers="dense"),
     EvalConfig("hybrid-rrf"),
-    EvalConfig("hybrid-weighted-a0.3", fusion="weighted", alpha=0.3),
-    EvalConfig("hybrid-weighted-a0.5", fusion="weighted", alpha=0.5),
-    EvalConfig("hybrid-weighted-a0.7", fusion="weighted", alpha=0.7),
+    *(EvalConfig(f"hybrid-weighted-a{a:g}", fusion="weighted", alpha=a) for a in (0.2, 0.3, 0.35, 0.4, 0.5, 0.7)),
+    EvalConfig("default", fusion=None, alpha=None),
 )
 ALL_NAMES: tuple[str, ...] = tuple(c.name for c in BASE_CONFIGS) + tuple(f"{c.name}+rerank" for c in BASE_CONFIGS)
 
 
-def available(rerank_configured: bool) -> dict[str, EvalConfig]:
-    out = {c.name: c for c in BASE_CONFIGS}
+def available(rerank_configured: bool, default_note: str = "") -> dict[str, EvalConfig]:
+    """Every config by name; ``default_note`` says what the server defaults are (shown in the report)."""
+    base = [replace(c, note=default_note) if c.fusion is None else c for c in BASE_CONFIGS]
+    out = {c.name: c for c in base}
     if rerank_configured:
-        for c in BASE_CONFIGS:
+        for c in base:
             name = f"{c.name}+rerank"
-            out[name] = EvalConfig(name, c.retrievers, c.fusion, c.alpha, rerank=True)
+            out[name] = replace(c, name=name, rerank=True)
     return out
 
 
-def select(names: list[str] | None, rerank_configured: bool) -> list[EvalConfig]:
+def sweep(config: EvalConfig, depths: tuple[int, ...]) -> list[EvalConfig]:
+    """``config`` once per candidate depth (named ``<name>@<depth>``)."""
+    return [replace(config, name=f"{config.name}@{d}", depth=d) for d in depths]
+
+
+def select(names: list[str] | None, rerank_configured: bool, default_note: str = "") -> list[EvalConfig]:
     """The named configs (all available ones when ``names`` is empty); ``ValueError`` for unknown/unavailable."""
-    known = available(rerank_configured)
+    known = available(rerank_configured, default_note)
     if not names:
         return list(known.values())
     out = []

@@ -23,6 +23,7 @@ from catalog.embedding.factory import make_embedder
 from catalog.settings import Settings
 from evaluate import metrics as M
 from evaluate.configs import EvalConfig
+from catalog.store.schema import text_index_signature
 from evaluate.naming import collection_name
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def prepare_collection(settings: Settings, products: Path, skus: Sequence[str], 
     from ingest.backfill import FileDeadLetterSink, backfill
 
     embedder = make_embedder(settings)
-    name = collection_name(embedder.model_id, embedder.dim, products)
+    name = collection_name(embedder.model_id, embedder.dim, products, text_index_signature(settings.bm25_analyzer))
     close = getattr(embedder, "close", None)
     if callable(close):
         close()

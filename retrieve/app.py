@@ -20,5 +20,6 @@ def make_searcher(settings: Settings) -> Searcher:
     embedder = make_embedder(settings)
     cache = TTLCache(settings.query_cache_size, settings.query_cache_ttl_s) if settings.query_cache_size else None
     return Searcher(store, embedder, make_rerank_stage(settings), candidates=settings.search_candidates,
+                    fusion=settings.search_fusion, alpha=settings.search_alpha,
                     exact_threshold=settings.search_exact_threshold, cache=cache,
                     query_instruction=settings.query_instruction, query_template=settings.query_template)

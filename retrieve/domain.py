@@ -38,8 +38,8 @@ class SearchRequest:
     rerank: bool = True
     candidates: int = 100                   # fused candidates handed to the reranker
     instruction: str | None = None          # overrides CATALOG_QUERY_INSTRUCTION for this request
-    fusion: Fusion = "rrf"
-    alpha: float = 0.5                      # weighted fusion: weight of the dense side (0..1)
+    fusion: Fusion | None = None            # None: the server's CATALOG_SEARCH_FUSION
+    alpha: float | None = None              # weighted fusion: weight of the dense side (0..1); None: the server's
     retrievers: Retrievers = "both"         # "dense" / "bm25": that list alone, in its own order (evaluation)
 
 

@@ -118,11 +118,12 @@ def validate_request(req: SearchRequest) -> None:
         raise InvalidRequest("rerank", "must be a boolean")
     if req.instruction is not None:
         _text("instruction", req.instruction, INSTRUCTION_MAX_BYTES, allow_newlines=True)
-    if req.fusion not in FUSIONS:
+    if req.fusion is not None and req.fusion not in FUSIONS:
         raise InvalidRequest("fusion", f"must be one of {', '.join(FUSIONS)}, got {req.fusion!r}")
     if req.retrievers not in RETRIEVERS:
         raise InvalidRequest("retrievers", f"must be one of {', '.join(RETRIEVERS)}, got {req.retrievers!r}")
-    if isinstance(req.alpha, bool) or not isinstance(req.alpha, (int, float)) or not 0.0 <= req.alpha <= 1.0:
+    if req.alpha is not None and (isinstance(req.alpha, bool) or not isinstance(req.alpha, (int, float))
+                                  or not 0.0 <= req.alpha <= 1.0):
         raise InvalidRequest("alpha", f"must be a number between 0 and 1, got {req.alpha!r}")
     validate_filters(req.filters)
 

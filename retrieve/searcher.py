@@ -8,7 +8,7 @@ One search, in order (each stage timed in ``timings_ms``):
 4. ``embed``: the query embedding (LRU+TTL cache keyed by model, dim, instruction, template and query);
 5. ``dense``: ANN search with the filter, or on the exact path a fetch of every matching row + ``exact_scan``
    (numpy cosine); ``bm25``: sparse search with the same filter (limit = the match count on the exact path);
-6. ``fuse``: RRF (k=60) or weighted min-max; the best ``candidates`` go on (``retrievers="dense"``/``"bm25"``
+6. ``fuse``: weighted min-max (the default, alpha 0.35 on the dense side) or RRF (k=60); the best ``candidates`` go on (``retrievers="dense"``/``"bm25"``
    runs that retriever alone and keeps its order: the evaluation's single-retriever baselines);
 7. ``hydrate``: their display fields and ``embed_text`` (re-checked against the filter, so a product deleted during
    the search is dropped); ``rerank``: ``RerankStage.run`` on the ``embed_text``s (never raises: degrades);
@@ -34,7 +34,7 @@ from catalog.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
 from catalog.store import schema as S
 from retrieve import exact as X
 from retrieve.cache import TTLCache
-from retrieve.domain import Hit, SearchRequest, SearchResponse, StageScores
+from retrieve.domain import Fusion, Hit, SearchRequest, SearchResponse, StageScores
 from retrieve.filters import build_filter, validate_request
 from retrieve.fusion import Candidate, rrf, weighted
 
@@ -76,17 +76,22 @@ class _Clock:
 class Searcher:
     """Hybrid search over the catalog collection behind ``store.alias`` (see the module docstring).
 
-    ``candidates``: how deep each retriever (dense, BM25) searches on the ANN path (at least the request's
+    ``fusion``/``alpha``: used when a request leaves them unset. ``candidates``: how deep each retriever (dense, BM25) searches on the ANN path (at least the request's
     ``candidates`` and ``top_k``). ``exact_threshold``: filters matching at most this many products are scored
     exactly (0 = never). ``cache``: query-embedding cache (None = off).
     """
 
     def __init__(self, store: Any, embedder: Embedder, rerank_stage: Any, *, candidates: int = 100,
+                 fusion: Fusion = "weighted", alpha: float = 0.35,
                  exact_threshold: int = 2000, cache: TTLCache[np.ndarray] | None = None,
                  query_instruction: str = DEFAULT_QUERY_INSTRUCTION, query_template: str = QWEN3_QUERY_TEMPLATE,
                  alias_ttl_s: float = 5.0) -> None:
         if candidates < 1 or exact_threshold < 0:
             raise ValueError("candidates must be >= 1 and exact_threshold >= 0")
+        if fusion not in ("rrf", "weighted") or not 0.0 <= alpha <= 1.0:
+            raise ValueError("fusion must be rrf or weighted and alpha between 0 and 1")
+        self.fusion: Fusion = fusion
+        self.alpha = alpha
         self.store = store
         self.embedder = embedder
         self.rerank_stage = rerank_stage
@@ -186,10 +191,10 @@ class Searcher:
 
         if not (use_dense and use_bm25):          # one retriever alone: its own order (RRF of one list)
             fused = rrf({"dense": dense} if use_dense else {"bm25": sparse})
-        elif req.fusion == "rrf":
+        elif (req.fusion or self.fusion) == "rrf":
             fused = rrf({"dense": dense, "bm25": sparse})
         else:
-            fused = weighted(dense, sparse, req.alpha)
+            fused = weighted(dense, sparse, self.alpha if req.alpha is None else req.alpha)
         pool = fused[: max(req.candidates, req.top_k) if req.rerank else req.top_k]
         t = clock.stage("fuse", t)
 

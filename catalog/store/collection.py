@@ -17,20 +17,24 @@ from catalog.store.milvus_errors import NO_CLIENT_RETRY, is_already_exists
 log = logging.getLogger(__name__)
 
 
-def create_if_missing(client: Any, name: str, *, dim: int, dense_index: S.DenseIndex, timeout_s: float) -> None:
+def create_if_missing(client: Any, name: str, *, dim: int, dense_index: S.DenseIndex, timeout_s: float,
+                      analyzer: str = S.DEFAULT_ANALYZER) -> None:
     """Create the collection's schema (indexes follow in ``ensure_indexes``); losing a creation race is fine."""
     if client.has_collection(name, timeout=timeout_s, **NO_CLIENT_RETRY):
         return
     try:
-        client.create_collection(name, schema=S.build_schema(client, dim), timeout=timeout_s, **NO_CLIENT_RETRY)
-        log.info("created collection %s (dim %d, dense %s)", name, dim, dense_index)
+        client.create_collection(name, schema=S.build_schema(client, dim, analyzer), timeout=timeout_s,
+                                 **NO_CLIENT_RETRY)
+        log.info("created collection %s (dim %d, dense %s, BM25 analyzer %s)", name, dim, dense_index, analyzer)
     except Exception as exc:
         if not is_already_exists(exc):
             raise
 
 
-def check_catalog_collection(client: Any, name: str, *, dim: int, timeout_s: float) -> None:
-    """Refuse a collection without the catalog fields or with another dense dim (neither passes on its own)."""
+def check_catalog_collection(client: Any, name: str, *, dim: int, timeout_s: float,
+                             analyzer: str | None = None) -> None:
+    """Refuse a collection without the catalog fields or with another dense dim (neither passes on its own); warn
+    when its BM25 analyzer is not the configured one (it keeps working; only a reindex changes an analyzer)."""
     desc = client.describe_collection(name, timeout=timeout_s, **NO_CLIENT_RETRY)
     missing = {S.SKU, S.DENSE, S.SPARSE, S.EMBED_TEXT, S.VERSION, S.DELETED} - S.field_names(desc)
     if missing:
@@ -41,6 +45,10 @@ def check_catalog_collection(client: Any, name: str, *, dim: int, timeout_s: flo
         raise StoreError(f"collection {name!r} has dense dim {existing_dim} but the embedder produces {dim}; "
                          "write to a new collection (CATALOG_MILVUS_COLLECTION) and reindex, or fix "
                          "CATALOG_EMBED_DIM", retriable=False)
+    existing_analyzer = S.text_analyzer(desc)
+    if analyzer is not None and existing_analyzer != analyzer:
+        log.warning("collection %r was built with BM25 analyzer %s, not the configured %s; it keeps its own "
+                    "until a reindex to a new collection", name, existing_analyzer or "unknown", analyzer)
 
 
 def ensure_indexes(client: Any, name: str, *, dense_index: S.DenseIndex, lite: bool, timeout_s: float) -> None:

@@ -24,6 +24,7 @@ from catalog.product import DEFAULT_EMBED_ATTRIBUTES, Product
 from catalog.store import schema as S
 from catalog.store.aliases import ALIAS_REGISTRY, LiteAliasRegistry, NativeAliases
 from catalog.store.base import StoreCounts
+from catalog.store.analyzers import ANALYZERS, DEFAULT_ANALYZER
 from catalog.store.collection import check_catalog_collection, create_if_missing, ensure_indexes
 from catalog.store.milvus_errors import (NO_CLIENT_RETRY, is_lite_empty_result, is_unimplemented, map_error, mapped,
                                          quiet_pymilvus_logging)
@@ -46,7 +47,7 @@ class MilvusStore:
     """``VectorStore`` over one physical Milvus collection plus the alias searchers read."""
 
     def __init__(self, *, uri: str, collection: str, alias: str, dim: int, token: str = "",
-                 index: str = "auto", timeout_s: float = 30.0,
+                 index: str = "auto", timeout_s: float = 30.0, analyzer: str = DEFAULT_ANALYZER,
                  embed_attributes: Sequence[str] = DEFAULT_EMBED_ATTRIBUTES,
                  client_factory: Callable[[], Any] | None = None) -> None:
         for label, name in (("collection", collection), ("alias", alias)):
@@ -59,6 +60,9 @@ class MilvusStore:
             raise ConfigError(f"dense dim must be >= 2, got {dim}")
         if index.upper() not in ("AUTO", "HNSW", "FLAT", "IVF_FLAT"):
             raise ConfigError(f"unknown Milvus index {index!r}")
+        if analyzer not in ANALYZERS:
+            raise ConfigError(f"unknown BM25 analyzer {analyzer!r}; expected one of {', '.join(ANALYZERS)}")
+        self.analyzer = analyzer
         self.uri = uri
         self.token = token
         self.collection = collection
@@ -76,7 +80,8 @@ class MilvusStore:
     def from_settings(cls, settings: Any) -> "MilvusStore":
         return cls(uri=settings.milvus_uri, token=settings.milvus_token, collection=settings.milvus_collection,
                    alias=settings.milvus_alias, dim=settings.dim, index=settings.milvus_index,
-                   timeout_s=settings.milvus_timeout_s, embed_attributes=settings.embed_attributes)
+                   timeout_s=settings.milvus_timeout_s, embed_attributes=settings.embed_attributes,
+                   analyzer=settings.bm25_analyzer)
 
     # -- plumbing -----------------------------------------------------------------------------------------------
     @property
@@ -125,8 +130,9 @@ class MilvusStore:
         c = self.client
         dense, t = self.dense_index, self.timeout_s
         with mapped(f"ensure_collection {self.collection}"):
-            create_if_missing(c, self.collection, dim=self.dim, dense_index=dense, timeout_s=t)
-            check_catalog_collection(c, self.collection, dim=self.dim, timeout_s=t)
+            create_if_missing(c, self.collection, dim=self.dim, dense_index=dense, analyzer=self.analyzer,
+                              timeout_s=t)
+            check_catalog_collection(c, self.collection, dim=self.dim, analyzer=self.analyzer, timeout_s=t)
             ensure_indexes(c, self.collection, dense_index=dense, lite=lite, timeout_s=t)
             c.load_collection(self.collection, timeout=t, **NO_CLIENT_RETRY)
         if self.alias_target(self.alias) is None:

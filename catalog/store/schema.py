@@ -13,11 +13,14 @@ Milvus Lite 2.5.1 (the embedded engine) differs from a Milvus server in what it 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, Literal
 
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 
 from catalog import limits
+from catalog.store.analyzers import DEFAULT_ANALYZER, analyzer_name, analyzer_params  # noqa: F401 - re-exported
 
 # -- field names (use these constants, not string literals, in filters and output_fields) --------------------------
 SKU = "sku"
@@ -52,20 +55,18 @@ DENSE_METRIC = "COSINE"
 SPARSE_METRIC = "BM25"
 HNSW_PARAMS: dict[str, Any] = {"M": 16, "efConstruction": 200}
 IVF_FLAT_PARAMS: dict[str, Any] = {"nlist": 128}
-BM25_PARAMS: dict[str, Any] = {"bm25_k1": 1.2, "bm25_b": 0.75}
+# Tuned on the Home Depot dev split (docs/relevance.md): short product titles want less length normalisation (b) and
+# earlier term-frequency saturation (k1) than the 1.2 / 0.75 text-search defaults.
+BM25_PARAMS: dict[str, Any] = {"bm25_k1": 0.9, "bm25_b": 0.4}
 
-# Analyzer of ``embed_text`` for mixed Chinese / English product text (verified on Milvus Lite 2.5.1):
-# * jieba segments Chinese and keeps English words whole;
-# * lowercase makes "RUNNING" match "running";
-# * cnalphanumonly drops the whitespace and punctuation tokens jieba emits; without it every query containing a
-#   space or comma matches every document ("a b c" scored all rows);
-# * stop (English list) drops "the"/"for"/... so they do not produce matches on their own;
-# * the English stemmer makes "shoe" match "Shoes" and "mug" match "mugs" (Chinese tokens pass through unchanged).
-ANALYZER_PARAMS: dict[str, Any] = {
-    "tokenizer": "jieba",
-    "filter": ["lowercase", "cnalphanumonly", {"type": "stop", "stop_words": ["_english_"]},
-               {"type": "stemmer", "language": "english"}],
-}
+
+
+def text_index_signature(analyzer: str = DEFAULT_ANALYZER) -> str:
+    """A short hash of everything that decides BM25 terms and scores (analyzer, k1, b): collections built with
+    another signature rank differently, so an evaluation collection is never reused across one."""
+    blob = json.dumps([analyzer_params(analyzer), BM25_PARAMS], sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:8]
+
 
 DenseIndex = Literal["HNSW", "FLAT", "IVF_FLAT"]
 
@@ -91,13 +92,16 @@ def resolve_dense_index(setting: str, *, lite: bool) -> DenseIndex:
     return kind  # type: ignore[return-value]
 
 
-def build_schema(client: MilvusClient | type[MilvusClient] = MilvusClient, dim: int = 384):
-    """The collection schema (``CollectionSchema``) for ``dim``-sized dense vectors, with the BM25 function.
+def build_schema(client: MilvusClient | type[MilvusClient] = MilvusClient, dim: int = 384,
+                 analyzer: str = DEFAULT_ANALYZER):
+    """The collection schema (``CollectionSchema``) for ``dim``-sized dense vectors, with the BM25 function whose
+    terms come from the named ``analyzer`` (``catalog.store.analyzers``).
 
     ``client`` may be a ``MilvusClient`` instance or the class itself (``create_schema`` needs no connection).
     """
     if dim < 2:
         raise ValueError(f"dense dim must be >= 2, got {dim}")
+    text_analyzer = analyzer_params(analyzer)
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False,
                                   description="catalog products: latest state or tombstone per sku")
     schema.add_field(SKU, DataType.VARCHAR, max_length=limits.SKU_MAX_BYTES, is_primary=True)
@@ -106,7 +110,7 @@ def build_schema(client: MilvusClient | type[MilvusClient] = MilvusClient, dim: 
     schema.add_field(TITLE, DataType.VARCHAR, max_length=limits.TITLE_MAX_BYTES)
     schema.add_field(DESCRIPTION, DataType.VARCHAR, max_length=limits.DESCRIPTION_MAX_BYTES)
     schema.add_field(EMBED_TEXT, DataType.VARCHAR, max_length=limits.EMBED_TEXT_MAX_BYTES, enable_analyzer=True,
-                     analyzer_params=ANALYZER_PARAMS)
+                     analyzer_params=text_analyzer)
     schema.add_field(BRAND, DataType.VARCHAR, max_length=limits.BRAND_MAX_BYTES)
     schema.add_field(CATEGORY, DataType.VARCHAR, max_length=limits.CATEGORY_MAX_BYTES)
     schema.add_field(CATEGORY_LEVELS, DataType.ARRAY, element_type=DataType.VARCHAR,
@@ -174,6 +178,18 @@ def dense_dim(description: dict[str, Any]) -> int | None:
     for f in description.get("fields", []):
         if f.get("name") == DENSE:
             return int(f.get("params", {}).get("dim"))
+    return None
+
+
+def text_analyzer(description: dict[str, Any]) -> str | None:
+    """The analyzer name of ``embed_text`` in a ``describe_collection`` result (None if not one of ours)."""
+    for f in description.get("fields", []):
+        if f.get("name") == EMBED_TEXT:
+            params = f.get("params", {}).get("analyzer_params")
+            try:
+                return analyzer_name(json.loads(params) if isinstance(params, str) else params)
+            except ValueError:
+                return None
     return None
 
 

@@ -68,8 +68,8 @@ def test_eval_cli_outputs_and_gate(milvus_server, judged_set, tmp_path, monkeypa
     assert (out / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     results = json.loads((out / "results.json").read_text())
     assert results["meta"]["unjudged"] == "non-relevant" and results["meta"]["reused"] is False
-    assert set(results["configs"]) == {"bm25", "dense", "hybrid-rrf", "hybrid-weighted-a0.3",
-                                       "hybrid-weighted-a0.5", "hybrid-weighted-a0.7"}
+    assert set(results["configs"]) == {"bm25", "dense", "hybrid-rrf", "default", *(
+        f"hybrid-weighted-a{a}" for a in ("0.2", "0.3", "0.35", "0.4", "0.5", "0.7"))}
     assert printed["configs"].keys() == results["configs"].keys()
     for name, config in results["configs"].items():
         assert config["queries"] == 8, name                       # q9 has no relevant judgment
@@ -81,6 +81,9 @@ def test_eval_cli_outputs_and_gate(milvus_server, judged_set, tmp_path, monkeypa
     as_tuple = {n: tuple(c[m] for m in ("ndcg@10", "recall@100", "mrr@10")) for n, c in results["configs"].items()}
     assert as_tuple["bm25"] != as_tuple["dense"]
     assert results["configs"]["dense"]["recall@100"] == 1.0       # dense ranks all 30 products
+    # "default" leaves fusion/alpha to the server: CATALOG_SEARCH_FUSION=weighted, CATALOG_SEARCH_ALPHA=0.35
+    assert as_tuple["default"] == as_tuple["hybrid-weighted-a0.35"] != as_tuple["hybrid-rrf"]
+    assert "server defaults (weighted min-max, alpha(dense)=0.35)" in results["configs"]["default"]["description"]
     report = (out / "report.md").read_text()
     assert "Unjudged results count as non-relevant" in report and "| `hybrid-rrf` |" in report
 
@@ -100,3 +103,23 @@ def test_eval_cli_rejects_unknown_config(judged_set, capsys):
             "--qrels", str(judged_set["qrels"]), "--config", "dense+rerank"]
     assert main(args) == 2
     assert "needs a reranker" in capsys.readouterr().err
+
+
+def test_eval_cli_candidate_sweep_reports_and_plots_ndcg_per_depth(milvus_server, judged_set, tmp_path, capsys,
+                                                                    monkeypatch):
+    monkeypatch.setenv("CATALOG_MILVUS_URI", milvus_server.uri)
+    monkeypatch.setenv("CATALOG_EMBED_BACKEND", "local")
+    monkeypatch.setenv("CATALOG_RERANK_BACKEND", "none")
+    out = tmp_path / "sweep"
+    args = ["eval", "--products", str(judged_set["products"]), "--queries", str(judged_set["queries"]),
+            "--qrels", str(judged_set["qrels"]), "--no-progress", "--config", "default",
+            "--sweep-candidates", "20,10", "--out", str(out)]
+    assert main(args) == 0
+    assert "## nDCG@10 against candidate count (`default`)" in capsys.readouterr().out
+    rows = json.loads((out / "results.json").read_text())["candidate_sweep"]
+    assert [r["candidates"] for r in rows] == [10, 20]
+    assert all(r["recall@100"] is None and 0.0 <= r["ndcg@10"] <= 1.0 for r in rows)
+    assert (out / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(SystemExit):
+        main([*args[:-4], "--sweep-candidates", "5,20"])      # below 10: nDCG@10 needs 10 results
+    assert "candidate counts must be between 10 and 1000" in capsys.readouterr().err

@@ -213,7 +213,7 @@ def test_alias_registry_resolve_and_switch(milvus_store: MakeStore) -> None:
 
 @pytest.mark.integration
 def test_schema_supports_bm25_category_prefix_and_hybrid_search(milvus_store: MakeStore) -> None:
-    store = milvus_store()
+    store = milvus_store(analyzer="multilingual")
     store.upsert([
         product("shoe", title="Men's Running Shoes 男士跑步鞋", category="Shoes > Running", vector=vec(1, 0)),
         product("trail", title="Trail runner", category="Shoes > Running > Trail", vector=vec(0.9, 0.1)),
@@ -277,3 +277,32 @@ def test_unreachable_server_on_first_use_is_retriable() -> None:
         store.ensure_collection()
     assert err.value.retriable
     store.close()
+
+
+@pytest.mark.integration
+def test_english_analyzer_splits_sizes_and_stems_but_keeps_cjk_runs_whole(milvus_store: MakeStore,
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    store = milvus_store(analyzer="english")
+    store.upsert([
+        product("mw", title="Whirlpool 1.9 cu. ft. Over the Range Microwaves", vector=vec(1, 0)),
+        product("pipe", title="3/4 in. x 10 ft. PVC Pipe", vector=vec(0, 1)),
+        product("zh", title="男士跑步鞋", vector=vec(0, 1)),
+    ])
+    coll, c = store.resolve_alias(), store.client
+
+    def bm25(query: str) -> list[str]:
+        hits = c.search(coll, data=[query], anns_field=S.SPARSE, limit=5, filter="deleted == false",
+                        search_params=S.sparse_search_params())
+        return [h["id"] for h in hits[0]]
+
+    assert bm25("MICROWAVE") == ["mw"]                     # lowercase + stemmer
+    assert bm25("9 cu ft")[0] == "mw"                      # "1.9" splits at the dot, "cu." loses it
+    assert bm25("pipes 3/4") == ["pipe"]
+    assert bm25("跑步鞋") == []                              # no segmentation: only the whole run matches
+    assert bm25("男士跑步鞋") == ["zh"]
+    # The same collection reopened with the other analyzer configured keeps its own, and says so.
+    other = milvus_store(collection=store.collection, alias=store.alias, analyzer="multilingual", ensure=False)
+    with caplog.at_level("WARNING", logger="catalog.store.collection"):
+        other.ensure_collection()
+    assert "built with BM25 analyzer english, not the configured multilingual" in caplog.text
+    assert bm25("跑步鞋") == []

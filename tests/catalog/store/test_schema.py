@@ -36,13 +36,16 @@ def test_fields_types_and_lengths() -> None:
     assert fields[S.SPARSE].dtype == DataType.SPARSE_FLOAT_VECTOR
 
 
-def test_embed_text_is_analyzed_and_feeds_bm25() -> None:
-    schema = S.build_schema(MilvusClient, 8)
+@pytest.mark.parametrize(("name", "tokenizer"), [("english", "standard"), ("multilingual", "jieba")])
+def test_embed_text_is_analyzed_and_feeds_bm25(name: str, tokenizer: str) -> None:
+    schema = S.build_schema(MilvusClient, 8, name)
     embed = next(f for f in schema.fields if f.name == S.EMBED_TEXT)
     assert embed.params["enable_analyzer"] is True
     analyzer = embed.params["analyzer_params"]
-    assert (json.loads(analyzer) if isinstance(analyzer, str) else analyzer) == S.ANALYZER_PARAMS
-    assert S.ANALYZER_PARAMS["tokenizer"] == "jieba"
+    params = json.loads(analyzer) if isinstance(analyzer, str) else analyzer
+    assert params["tokenizer"] == tokenizer
+    assert S.text_analyzer({"fields": [{"name": S.EMBED_TEXT, "params": {"analyzer_params": json.dumps(params)}}]}) \
+        == name
     assert not schema.auto_id and not schema.enable_dynamic_field
     (fn,) = schema.functions
     assert fn.type == FunctionType.BM25
@@ -106,3 +109,17 @@ def test_dense_dim_from_description() -> None:
     assert S.dense_dim(desc) == 384
     assert S.dense_dim({"fields": []}) is None
     assert S.field_names(desc) == {S.SKU, S.DENSE}
+
+
+def test_default_analyzer_is_english_and_unknown_names_are_refused() -> None:
+    embed = next(f for f in S.build_schema(MilvusClient, 8).fields if f.name == S.EMBED_TEXT)
+    params = embed.params["analyzer_params"]
+    assert (json.loads(params) if isinstance(params, str) else params)["tokenizer"] == "standard"
+    with pytest.raises(ValueError, match="unknown BM25 analyzer 'klingon'; expected one of english, multilingual"):
+        S.build_schema(MilvusClient, 8, "klingon")
+
+
+def test_text_index_signature_changes_with_the_analyzer() -> None:
+    assert S.text_index_signature("english") != S.text_index_signature("multilingual")
+    assert S.text_index_signature() == S.text_index_signature("english")
+    assert S.text_analyzer({"fields": []}) is None

@@ -44,6 +44,7 @@ from bench.common import ROOT, add_json_arg, emit, ratio, rnd, version_of  # noq
 from catalog.settings import Settings, load_settings  # noqa: E402
 from evaluate import metrics as M  # noqa: E402
 from evaluate.data import load_products, load_qrels, load_queries  # noqa: E402
+from catalog.store.schema import text_index_signature  # noqa: E402
 from evaluate.naming import collection_name  # noqa: E402
 
 DEFAULT_DATASET = Path(os.environ.get("CATALOG_BENCH_HOMEDEPOT", ROOT.parent / "shared" / "datasets" / "homedepot"))
@@ -56,9 +57,8 @@ TOP = 100
 
 def default_config_name(settings: Settings) -> str:
     """The eval-config name of the product's default retrieval: both retrievers fused as the settings say
-    (``search_fusion`` / ``search_alpha`` where the settings have them; RRF otherwise, the original default)."""
-    fusion = getattr(settings, "search_fusion", "rrf")
-    return "hybrid-rrf" if fusion == "rrf" else f"hybrid-weighted-a{getattr(settings, 'search_alpha', 0.5):g}"
+    (``search_fusion`` / ``search_alpha``)."""
+    return "hybrid-rrf" if settings.search_fusion == "rrf" else f"hybrid-weighted-a{settings.search_alpha:g}"
 
 
 def make_config(name: str, settings: Settings) -> Any:
@@ -220,7 +220,8 @@ def run(dataset: Path = DEFAULT_DATASET, limit_queries: int | None = 2000, milvu
     corpus = load_products(products)
     queries, qrels = load_queries(queries_path), load_qrels(qrels_path)
     qids = select_queries(queries, qrels, limit_queries)
-    collection = collection_name(embedder.model_id, embedder.dim, products)
+    collection = collection_name(embedder.model_id, embedder.dim, products,
+                                 text_index_signature(settings.bm25_analyzer))
     default_name = default_config_name(settings)
 
     server = None

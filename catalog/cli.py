@@ -160,6 +160,8 @@ def _add_reindex(sub: Any) -> None:
     rx.add_argument("--embed-base-url", help="new embedding server")
     rx.add_argument("--embed-dim", type=int, help="new vector size")
     rx.add_argument("--index", choices=("auto", "HNSW", "FLAT", "IVF_FLAT"), help="new dense index")
+    rx.add_argument("--bm25-analyzer", choices=("english", "multilingual"),
+                    help="BM25 analyzer of the new collection (vectors are still copied: BM25 re-reads the text)")
     rx.add_argument("--re-embed", action="store_true", help="re-embed even when the stored vectors could be copied")
     rx.add_argument("--queries", type=_existing_file, help="gate queries, TSV qid<TAB>text")
     rx.add_argument("--qrels", type=_existing_file, help="gate judgments, TSV qid<TAB>sku<TAB>grade")

@@ -21,11 +21,13 @@ from evaluate.gate import JudgedSet
 
 GATE_FAILED = 3
 NEW_MODEL_OPTIONS = {"embed_backend": "embed_backend", "embed_model": "embed_model",
-                     "embed_base_url": "embed_base_url", "embed_dim": "embed_dim", "index": "milvus_index"}
+                     "embed_base_url": "embed_base_url", "embed_dim": "embed_dim", "index": "milvus_index",
+                     "bm25_analyzer": "bm25_analyzer"}
 
 
 def new_settings(live: Settings, args: argparse.Namespace) -> Settings:
-    """The live settings with the new collection and whatever ``--embed-*`` / ``--index`` change (validated)."""
+    """The live settings with the new collection and whatever ``--embed-*`` / ``--index`` / ``--bm25-analyzer``
+    change (validated)."""
     overrides: dict[str, Any] = {"milvus_collection": args.to}
     for option, name in NEW_MODEL_OPTIONS.items():
         value = getattr(args, option, None)

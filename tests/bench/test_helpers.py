@@ -116,13 +116,13 @@ def test_product_default_and_named_configs():
 
     from bench.relevance import default_config_name, make_config
 
-    assert default_config_name(SimpleNamespace()) == "hybrid-rrf"                    # settings without the fields
+    assert default_config_name(SimpleNamespace(search_fusion="rrf", search_alpha=0.35)) == "hybrid-rrf"
     weighted = SimpleNamespace(search_fusion="weighted", search_alpha=0.35)
     assert default_config_name(weighted) == "hybrid-weighted-a0.35"
     c = make_config("default", weighted)
     assert (c.name, c.retrievers, c.fusion, c.alpha, c.rerank) == ("hybrid-weighted-a0.35", "both", "weighted", 0.35,
                                                                     False)
-    c = make_config("default+rerank", SimpleNamespace())
+    c = make_config("default+rerank", SimpleNamespace(search_fusion="rrf", search_alpha=0.5))
     assert (c.name, c.fusion, c.rerank) == ("hybrid-rrf+rerank", "rrf", True)
     c = make_config("dense", weighted)
     assert (c.name, c.retrievers) == ("dense", "dense")

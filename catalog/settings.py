@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     embed_max_concurrency: int = Field(4, ge=1, le=64, description="Embedding requests in flight at once.")
     embed_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout.")
     embed_max_input_tokens: int = Field(1024, ge=8, description="Client-side truncation budget per text.")
+    embed_cache_size: int = Field(10_000, ge=0, description="Document vectors the ingest worker keeps by text (LRU), "
+                                  "so a text seen in an earlier batch (another sku, a re-sent event) is not embedded "
+                                  "again (0 = off).")
     embed_attributes: tuple[str, ...] = Field(("color", "material", "style", "pattern", "gender", "size", "capacity",
                                                "power"), description="Attribute keys included in the embedded text (JSON list).")
     query_instruction: str = Field(DEFAULT_QUERY_INSTRUCTION, description="Qwen3 query instruction (retrieval).")

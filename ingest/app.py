@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+from catalog.cache import TTLCache
 from catalog.embedding.factory import make_embedder
 from catalog.settings import Settings
 from catalog.store.milvus import MilvusStore
@@ -29,5 +32,7 @@ def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: M
     if store is None:
         store = MilvusStore.from_settings(settings)
         retry.call("create or open the collection", store.ensure_collection)   # Milvus may still be starting
-    pipeline = Pipeline(make_embedder(settings), store, embed_attributes=settings.embed_attributes)
+    cache = TTLCache(settings.embed_cache_size, math.inf) if settings.embed_cache_size else None
+    pipeline = Pipeline(make_embedder(settings), store, embed_attributes=settings.embed_attributes,
+                        text_cache=cache)
     return BatchProcessor(pipeline, dead_letters, retry, max_event_bytes=settings.max_event_bytes, metrics=metrics)

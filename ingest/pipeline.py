@@ -1,4 +1,8 @@
-"""Apply a batch of valid events: read stored rows, plan, embed only changed texts, upsert whole rows."""
+"""Apply a batch of valid events: read stored rows, plan, embed only changed texts, upsert whole rows.
+
+A changed text is embedded once per batch, and not at all when ``text_cache`` (text hash -> vector, LRU) already holds
+it from an earlier batch: the model is fixed for a pipeline's lifetime, so equal texts have equal vectors.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ import numpy as np
 from catalog.embedding import Embedder
 from catalog.errors import EmbeddingError
 from catalog.events import Event
-from catalog.product import DEFAULT_EMBED_ATTRIBUTES, DESCRIPTION_EMBED_CHARS
+from catalog.cache import TTLCache
+from catalog.product import DEFAULT_EMBED_ATTRIBUTES, DESCRIPTION_EMBED_CHARS, text_hash
 from catalog.store import VectorStore
 from ingest.plan import BatchPlan, EventResult, Outcome, plan_batch
 
@@ -22,7 +27,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class PipelineResult:
     results: list[EventResult]     # aligned with the input events
-    embedded_texts: int            # texts sent to the model (unique texts of rows whose text changed)
+    embedded_texts: int            # texts sent to the model (distinct changed texts not in the text cache)
     embed_seconds: float
     written: int                   # rows upserted
 
@@ -37,12 +42,14 @@ class Pipeline:
     def __init__(self, embedder: Embedder, store: VectorStore, *,
                  embed_attributes: Iterable[str] = DEFAULT_EMBED_ATTRIBUTES,
                  description_chars: int = DESCRIPTION_EMBED_CHARS,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 text_cache: TTLCache[np.ndarray] | None = None) -> None:
         self.embedder = embedder
         self.store = store
         self.embed_attributes = tuple(embed_attributes)
         self.description_chars = description_chars
         self.clock = clock
+        self.text_cache = text_cache
 
     def process(self, events: Sequence[Event]) -> PipelineResult:
         if not events:
@@ -51,30 +58,48 @@ class Pipeline:
         plan = plan_batch(events, stored, now_ms=int(self.clock() * 1000), embed_attributes=self.embed_attributes,
                           description_chars=self.description_chars)
         started = time.perf_counter()
-        vectors, rejected = self._embed(plan.to_embed)
+        vectors, rejected, sent = self._embed(plan.to_embed)
         embed_seconds = time.perf_counter() - started
         results = _dead_letter_rejected(plan, events, rejected)
         rows = [row.with_changes(vector=vectors[sku]) if sku in plan.to_embed else row
                 for sku, row in plan.writes.items() if sku not in rejected]
         if rows:
             self.store.upsert(rows)
-        return PipelineResult(results, len(set(plan.to_embed.values())), embed_seconds, len(rows))
+        return PipelineResult(results, sent, embed_seconds, len(rows))
 
-    def _embed(self, texts_by_sku: dict[str, str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-        """Vectors by sku, embedding each distinct text once; plus skus whose text the model refuses for good."""
+    def _embed(self, texts_by_sku: dict[str, str]) -> tuple[dict[str, np.ndarray], dict[str, str], int]:
+        """Vectors by sku, embedding each distinct uncached text once; skus whose text the model refuses for good;
+        and how many texts went to the model."""
         if not texts_by_sku:
-            return {}, {}
-        unique = list(dict.fromkeys(texts_by_sku.values()))
-        try:
-            by_text = dict(zip(unique, self.embedder.embed_documents(unique)))
-            rejected_texts: dict[str, str] = {}
-        except EmbeddingError as exc:
-            if exc.retriable:
-                raise
-            by_text, rejected_texts = self._embed_one_by_one(unique)
+            return {}, {}, 0
+        cached = self._cached(texts_by_sku.values())
+        unique = [t for t in dict.fromkeys(texts_by_sku.values()) if t not in cached]
+        by_text: dict[str, np.ndarray] = {}
+        rejected_texts: dict[str, str] = {}
+        if unique:
+            try:
+                by_text = dict(zip(unique, self.embedder.embed_documents(unique)))
+            except EmbeddingError as exc:
+                if exc.retriable:
+                    raise
+                by_text, rejected_texts = self._embed_one_by_one(unique)
+            if self.text_cache is not None:
+                for text, vector in by_text.items():
+                    self.text_cache.put(text_hash(text), vector)
+        by_text.update(cached)
         vectors = {sku: by_text[text] for sku, text in texts_by_sku.items() if text in by_text}
         rejected = {sku: rejected_texts[text] for sku, text in texts_by_sku.items() if text in rejected_texts}
-        return vectors, rejected
+        return vectors, rejected, len(unique)
+
+    def _cached(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
+        if self.text_cache is None:
+            return {}
+        found = {}
+        for text in dict.fromkeys(texts):
+            vector = self.text_cache.get(text_hash(text))
+            if vector is not None:
+                found[text] = vector
+        return found
 
     def _embed_one_by_one(self, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         """Isolate the texts the model refuses (e.g. too long) so one bad product cannot block its batch."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from catalog.embedding.factory import make_embedder
 from catalog.store.milvus import MilvusStore
 from rerank.stage import make_rerank_stage
-from retrieve.cache import TTLCache
+from catalog.cache import TTLCache
 from retrieve.searcher import Searcher
 
 if TYPE_CHECKING:

@@ -8,8 +8,9 @@ One search, in order (each stage timed in ``timings_ms``):
 4. ``embed``: the query embedding (LRU+TTL cache keyed by model, dim, instruction, template and query);
 5. ``dense``: ANN search with the filter, or on the exact path a fetch of every matching row + ``exact_scan``
    (numpy cosine); ``bm25``: sparse search with the same filter (limit = the match count on the exact path);
-6. ``fuse``: weighted min-max (the default, alpha 0.35 on the dense side) or RRF (k=60); the best ``candidates`` go on (``retrievers="dense"``/``"bm25"``
-   runs that retriever alone and keeps its order: the evaluation's single-retriever baselines);
+6. ``fuse``: weighted min-max (the default, alpha 0.35 on the dense side) or RRF (k=60); the best ``candidates``
+   go on (``retrievers="dense"``/``"bm25"`` runs that retriever alone and keeps its order: the evaluation's
+   single-retriever baselines);
 7. ``hydrate``: their display fields and ``embed_text`` (re-checked against the filter, so a product deleted during
    the search is dropped); ``rerank``: ``RerankStage.run`` on the ``embed_text``s (never raises: degrades);
 8. the final ``top_k``.
@@ -33,7 +34,7 @@ from catalog.errors import StoreError
 from catalog.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
 from catalog.store import schema as S
 from retrieve import exact as X
-from retrieve.cache import TTLCache
+from catalog.cache import TTLCache
 from retrieve.domain import Fusion, Hit, SearchRequest, SearchResponse, StageScores
 from retrieve.filters import build_filter, validate_request
 from retrieve.fusion import Candidate, rrf, weighted
@@ -76,9 +77,10 @@ class _Clock:
 class Searcher:
     """Hybrid search over the catalog collection behind ``store.alias`` (see the module docstring).
 
-    ``fusion``/``alpha``: used when a request leaves them unset. ``candidates``: how deep each retriever (dense, BM25) searches on the ANN path (at least the request's
-    ``candidates`` and ``top_k``). ``exact_threshold``: filters matching at most this many products are scored
-    exactly (0 = never). ``cache``: query-embedding cache (None = off).
+    ``fusion``/``alpha``: used when a request leaves them unset. ``candidates``: how deep each retriever (dense,
+    BM25) searches on the ANN path (at least the request's ``candidates`` and ``top_k``). ``exact_threshold``:
+    filters matching at most this many products are scored exactly (0 = never). ``cache``: query-embedding cache
+    (None = off).
     """
 
     def __init__(self, store: Any, embedder: Embedder, rerank_stage: Any, *, candidates: int = 100,

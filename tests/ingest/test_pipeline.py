@@ -1,9 +1,11 @@
 """Pipeline decisions and fault isolation (fakes inject faults; the real path is in tests/ingest/test_worker_*)."""
 
 import json
+import math
 
 import pytest
 
+from catalog.cache import TTLCache
 from catalog.errors import StoreError
 from catalog.events import Delete, Patch, Upsert
 from ingest.dead_letters import DeadLetter
@@ -32,6 +34,22 @@ def test_identical_texts_are_embedded_once_and_patches_never_call_the_model():
     second = pipe.process([Patch("A", 2, {"price": 1.0}), Patch("B", 2, {"in_stock": False}), Delete("C", 2)])
     assert second.embedded_texts == 0 and len(embedder.calls) == calls
     assert [r.outcome for r in second.results] == [Outcome.PATCHED, Outcome.PATCHED, Outcome.DELETED]
+
+
+def test_text_cache_skips_texts_seen_in_earlier_batches_but_never_caches_refused_ones():
+    embedder, store = ScriptedEmbedder(refuse=["POISON"]), RowsStore()
+    pipe = Pipeline(embedder, store, text_cache=TTLCache(100, math.inf))
+    assert pipe.process([up("A", title="Same"), up("P", title="POISON")]).embedded_texts == 2   # both sent
+    calls = len(embedder.calls)
+    second = pipe.process([up("B", title="Same"), up("C", title="New"), up("Q", title="POISON")])  # other skus
+    # "Same" comes from the cache; the refused text was not cached, so it is sent (and refused) again
+    titles = [[text.split("\n")[0] for text in call] for call in embedder.calls[calls:]]
+    assert second.embedded_texts == 2 and titles == [["New", "POISON"], ["New"], ["POISON"]]
+    assert [r.outcome for r in second.results] == [Outcome.UPSERTED, Outcome.UPSERTED, Outcome.DEAD]
+    assert (store.rows["B"].vector == store.rows["A"].vector).all() and "Q" not in store.rows
+    uncached = Pipeline(ScriptedEmbedder(), RowsStore())
+    uncached.process([up("A", title="Same")])
+    assert uncached.process([up("B", title="Same")]).embedded_texts == 1
 
 
 def test_text_the_model_refuses_dead_letters_only_its_sku():

@@ -27,7 +27,7 @@ from catalog.store.milvus_errors import NO_CLIENT_RETRY
 from ingest.pipeline import Pipeline
 from rerank.breaker import CircuitBreaker
 from rerank.stage import RerankStage
-from retrieve.cache import TTLCache
+from catalog.cache import TTLCache
 from retrieve.domain import CategoryFilter, InvalidRequest, SearchFilters, SearchRequest, SearchResponse
 from retrieve.searcher import Searcher
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from retrieve.cache import TTLCache
+from catalog.cache import TTLCache
 
 
 class Clock:

@@ -8,6 +8,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalog.errors import ConfigError
+from catalog.store.analyzers import AnalyzerName
 
 QWEN3_QUERY_TEMPLATE = "Instruct: {instruction}\nQuery:{query}"
 DEFAULT_QUERY_INSTRUCTION = "Given a shopper's search query, retrieve relevant products that match it"
@@ -44,7 +45,7 @@ class Settings(BaseSettings):
     milvus_index: Literal["auto", "HNSW", "FLAT", "IVF_FLAT"] = Field(
         "auto", description="Dense index; auto = HNSW on a server, FLAT on Milvus Lite (which has no HNSW).")
     milvus_timeout_s: float = Field(30.0, gt=0, description="Per-call Milvus timeout.")
-    bm25_analyzer: Literal["english", "multilingual"] = Field(
+    bm25_analyzer: AnalyzerName = Field(
         "english", description="BM25 analyzer of a new collection: `english` (standard tokenizer + stemmer) or "
         "`multilingual` (jieba: segments Chinese/Japanese; use it when the catalog has CJK text).")
 

@@ -15,22 +15,13 @@ from typing import Any
 
 from catalog.settings import Settings
 from evaluate import metrics as M
+from evaluate.configs import EvalConfig
 from evaluate.data import EvalDataError, load_qrels, load_queries
 from evaluate.runner import evaluate
-from retrieve.domain import MAX_TOP_K, SearchRequest
 
 
-@dataclass(frozen=True)
-class DefaultSearch:
-    """The default search configuration: ``SearchRequest`` defaults, top 100 results (for Recall@100)."""
-
-    name: str = "default"
-
-    def request(self, query: str) -> SearchRequest:
-        return SearchRequest(query=query, top_k=MAX_TOP_K)
-
-    def describe(self) -> str:
-        return "default search request"
+# What a client gets when it sends only the query: the server's fusion/alpha, reranked when a reranker is configured.
+DEFAULT_SEARCH = EvalConfig("default", fusion=None, alpha=None, rerank=True)
 
 
 @dataclass(frozen=True)
@@ -54,8 +45,7 @@ class JudgedSet:
 def score(settings: Settings, judged: JudgedSet, *, progress: bool = False) -> dict[str, float]:
     """nDCG@10, Recall@100, MRR@10 (means), judged query count and degraded responses of the default search."""
     quiet = settings.model_copy(update={"query_cache_size": 0})
-    configs: list = [DefaultSearch()]             # duck-typed like an EvalConfig: name, request(), describe()
-    [result] = evaluate(quiet, configs, judged.queries, judged.qrels, progress=progress)
+    [result] = evaluate(quiet, [DEFAULT_SEARCH], judged.queries, judged.qrels, progress=progress)
     return {**result.metrics, "queries": result.queries, "degraded": result.degraded}
 
 

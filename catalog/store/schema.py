@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 
 from catalog import limits
-from catalog.store.analyzers import DEFAULT_ANALYZER, analyzer_name, analyzer_params  # noqa: F401 - re-exported
+from catalog.store.analyzers import DEFAULT_ANALYZER, analyzer_name, analyzer_params
 
 # -- field names (use these constants, not string literals, in filters and output_fields) --------------------------
 SKU = "sku"
@@ -58,7 +58,6 @@ IVF_FLAT_PARAMS: dict[str, Any] = {"nlist": 128}
 # Tuned on the Home Depot dev split (docs/relevance.md): short product titles want less length normalisation (b) and
 # earlier term-frequency saturation (k1) than the 1.2 / 0.75 text-search defaults.
 BM25_PARAMS: dict[str, Any] = {"bm25_k1": 0.9, "bm25_b": 0.4}
-
 
 
 def text_index_signature(analyzer: str = DEFAULT_ANALYZER) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evaluate.data import EvalDataError
-from evaluate.gate import DefaultSearch, GateResult, JudgedSet, passes
+from evaluate.gate import DEFAULT_SEARCH, GateResult, JudgedSet, passes
 from retrieve.domain import SearchRequest
 
 
@@ -34,7 +34,7 @@ def test_gate_result_reports_both_sides():
 
 
 def test_default_search_uses_the_request_defaults():
-    request = DefaultSearch().request("drill")
+    request = DEFAULT_SEARCH.request("drill")
     defaults = SearchRequest(query="drill")
     assert request.top_k == 100
     assert (request.fusion, request.rerank, request.candidates, request.retrievers) == \

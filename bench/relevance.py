@@ -89,12 +89,7 @@ def select_queries(queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, 
                    limit: int | None) -> list[str]:
     """``catalog-search eval``'s selection: the first ``limit`` queries of the file, then those with a relevant one."""
     qids = list(queries)[:limit] if limit else list(queries)
-    return [q for q in qids if M.has_relevant(qrels.get(q, {}))]
-
-
-def mean_metrics(per_query: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
-    n = len(per_query)
-    return {k: (sum(m[k] for m in per_query.values()) / n if n else 0.0) for k in METRICS}
+    return M.judged_queries(qids, qrels)
 
 
 def rows_from_results(results: Mapping[str, Any],
@@ -201,7 +196,7 @@ def faiss_run(skus: Sequence[str], vectors: np.ndarray, embedder: Any, queries: 
     search_s = time.perf_counter() - started
     per_query = {q: M.query_metrics([skus[j] for j in row if j >= 0], qrels[q]) for q, row in zip(qids, ids)}
     n = max(len(qids), 1)
-    return {"per_query": per_query, "metrics": mean_metrics(per_query), "index_build_s": rnd(build_s, 2),
+    return {"per_query": per_query, "metrics": M.mean_metrics(per_query), "index_build_s": rnd(build_s, 2),
             "query_embed_ms_per_query": rnd(embed_s * 1000 / n, 2), "search_ms_per_query": rnd(search_s * 1000 / n, 3)}
 
 

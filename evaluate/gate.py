@@ -39,7 +39,7 @@ class JudgedSet:
 
     @property
     def judged_queries(self) -> list[str]:
-        return [qid for qid in self.queries if M.has_relevant(self.qrels.get(qid, {}))]
+        return M.judged_queries(self.queries, self.qrels)
 
 
 def score(settings: Settings, judged: JudgedSet, *, progress: bool = False) -> dict[str, float]:

@@ -14,7 +14,7 @@ Conventions (stated in every report):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 Gains = Literal["linear", "exponential"]
@@ -47,6 +47,17 @@ def relevant(judged: Mapping[str, float]) -> set[str]:
 
 def has_relevant(judged: Mapping[str, float]) -> bool:
     return any(grade >= RELEVANT_GRADE for grade in judged.values())
+
+
+def judged_queries(qids: Iterable[str], qrels: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """The queries (in order) with at least one relevant judgment: the ones every mean is taken over."""
+    return [qid for qid in qids if has_relevant(qrels.get(qid, {}))]
+
+
+def mean_metrics(per_query: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Mean of each ``query_metrics`` key over the queries (0.0 for none)."""
+    n = len(per_query)
+    return {k: (sum(m[k] for m in per_query.values()) / n if n else 0.0) for k in ("ndcg@10", "recall@100", "mrr@10")}
 
 
 def recall_at(ranked: Sequence[str], judged: Mapping[str, float], k: int = 100) -> float:

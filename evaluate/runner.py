@@ -99,7 +99,7 @@ def evaluate(settings: Settings, configs: Sequence[EvalConfig], queries: Mapping
     """Every query with at least one relevant judgment, through the real ``Searcher``, once per config."""
     from retrieve.app import make_searcher
 
-    judged_ids = [qid for qid in queries if M.has_relevant(qrels.get(qid, {}))]
+    judged_ids = M.judged_queries(queries, qrels)
     own = searcher is None
     searcher = searcher or make_searcher(settings)
     results = []
@@ -114,12 +114,10 @@ def evaluate(settings: Settings, configs: Sequence[EvalConfig], queries: Mapping
                 per_query[qid] = M.query_metrics([h.sku for h in resp.hits], qrels[qid], gains)
                 for stage, ms in resp.timings_ms.items():
                     stages.setdefault(stage, []).append(ms)
-            n = len(per_query)
-            means = {k: (sum(m[k] for m in per_query.values()) / n if n else 0.0)
-                     for k in ("ndcg@10", "recall@100", "mrr@10")}
+            means = M.mean_metrics(per_query)
             latency = {stage: {"p50": round(M.percentile(v, 50), 2), "p95": round(M.percentile(v, 95), 2)}
                        for stage, v in stages.items()}
-            results.append(ConfigResult(config, means, latency, n, degraded, per_query))
+            results.append(ConfigResult(config, means, latency, len(per_query), degraded, per_query))
     finally:
         if own:
             searcher.close()

@@ -51,10 +51,12 @@ class RerankOutcome:
 class RerankStage:
     """Deadline- and breaker-aware wrapper around an optional ``Reranker`` (see the module docstring)."""
 
-    def __init__(self, reranker: Reranker | None, *, breaker: CircuitBreaker, margin_s: float) -> None:
+    def __init__(self, reranker: Reranker | None, *, breaker: CircuitBreaker, margin_s: float,
+                 instruction: str | None = None) -> None:
         if margin_s < 0:
             raise ValueError("margin_s must be >= 0")
         self.reranker = reranker
+        self.instruction = instruction          # the <Instruct> a call gets when it passes none
         self.breaker = breaker
         self.margin_s = margin_s
 
@@ -81,7 +83,8 @@ class RerankStage:
         if not self.breaker.allow():
             return self._circuit_open(model_id)
         try:
-            scores = reranker.rerank(query, documents, instruction=instruction, timeout_s=timeout_s)
+            scores = reranker.rerank(query, documents, timeout_s=timeout_s,
+                                     instruction=self.instruction if instruction is None else instruction)
             if len(scores) != len(documents):
                 raise RerankError(f"reranker returned {len(scores)} scores for {len(documents)} documents",
                                   retriable=False)
@@ -129,4 +132,5 @@ def make_rerank_stage(settings: Settings, *, reranker: Reranker | None = None) -
     if reranker is None:
         reranker = make_reranker(settings)
     breaker = CircuitBreaker(settings.rerank_breaker_failures, settings.rerank_breaker_reset_s)
-    return RerankStage(reranker, breaker=breaker, margin_s=settings.rerank_timeout_margin_ms / 1000.0)
+    return RerankStage(reranker, breaker=breaker, margin_s=settings.rerank_timeout_margin_ms / 1000.0,
+                       instruction=settings.rerank_instruction)

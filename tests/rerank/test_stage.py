@@ -155,3 +155,11 @@ def test_factory_local_without_torch_is_a_config_error(monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "torch", None)   # import torch -> ImportError, as in the main venv
     with pytest.raises(ConfigError, match="install torch and transformers to use CATALOG_RERANK_BACKEND=local"):
         make_rerank_stage(load_settings(rerank_backend="local", rerank_model="/nonexistent"))
+
+
+def test_configured_instruction_is_used_unless_the_call_passes_one() -> None:
+    rr = FakeReranker()
+    s = make_rerank_stage(load_settings(rerank_backend="none", rerank_instruction="Judge the product"), reranker=rr)
+    s.run("drill", ["a"], time_left_s=None)
+    s.run("drill", ["a"], instruction="Per call", time_left_s=None)
+    assert [call[2] for call in rr.calls] == ["Judge the product", "Per call"]

@@ -24,6 +24,7 @@ from evaluate.gate import GateResult, JudgedSet, score
 from ingest.app import make_batcher, make_processor, make_retry
 from ingest.backfill import FileDeadLetterSink
 from ingest.metrics import IngestMetrics
+from ingest.processor import BatchProcessor
 from ingest.reindex import build as B
 from ingest.reindex import plan as P
 from ingest.reindex.catchup import Follower, capture_offsets
@@ -31,7 +32,8 @@ from ingest.reindex.source import collection_exists, live_dim, live_rows
 
 log = logging.getLogger(__name__)
 DROP_GRACE_S = 10.0          # searchers re-resolve the alias every 5 s: let them move before the old one goes
-MODEL_SETTINGS = ("embed_backend", "embed_model", "embed_base_url", "embed_dim", "milvus_index")
+# what a reindex may change, so what the new ingest workers must be told (``reindex --embed-* / --index / --bm25-*``)
+MODEL_SETTINGS = ("embed_backend", "embed_model", "embed_base_url", "embed_dim", "milvus_index", "bm25_analyzer")
 Phase = Callable[[str, dict[str, Any]], None]
 
 
@@ -95,6 +97,7 @@ def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, on_phase: Ph
     preview = new.model_copy(update={"milvus_alias": f"{target}_preview"})
     new_store = MilvusStore.from_settings(preview)
     follower: Follower | None = None
+    processor: BatchProcessor | None = None
     try:
         old = _check(live, store, target, opts)
         group = opts.group or P.catchup_group(live.kafka_group, target)
@@ -107,11 +110,12 @@ def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, on_phase: Ph
         make_retry(new, metrics).call("create the new collection", new_store.ensure_collection)
         sink = FileDeadLetterSink(opts.rejects or Path(f"{target}.reindex-rejects.jsonl"))
         result.rejects = str(sink.path)
-        result.build = _build(new, store, new_store, old, opts, carry, sink, metrics, stop)
+        # one processor (one embedder of the new model) for the build and the catch-up
+        processor = make_processor(new, sink, store=new_store, metrics=metrics)
+        result.build = _build(new, store, new_store, old, opts, carry, processor, metrics, stop)
         phase("built", result.build.as_dict())
 
         if opts.kafka:
-            processor = make_processor(new, sink, store=new_store, metrics=metrics)
             follower = Follower(new, group, offsets, processor, make_batcher(new), idle_s=opts.idle_s)
             follower.start()
             phase("catch-up", {"group": group})
@@ -151,6 +155,9 @@ def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, on_phase: Ph
                 follower.stop()
         with contextlib.suppress(Exception):
             new_store.drop_alias()
+        if processor is not None:
+            with contextlib.suppress(Exception):
+                processor.pipeline.embedder.close()
         store.close()
         new_store.close()
 
@@ -189,15 +196,13 @@ def _vectors(live: Settings, new: Settings, old: str, opts: ReindexOptions) -> t
 
 
 def _build(new: Settings, store: MilvusStore, new_store: MilvusStore, old: str, opts: ReindexOptions, carry: bool,
-           sink: FileDeadLetterSink, metrics: IngestMetrics, stop: threading.Event) -> B.BuildResult:
+           processor: BatchProcessor, metrics: IngestMetrics, stop: threading.Event) -> B.BuildResult:
     if opts.from_file is not None:
-        processor = make_processor(new, sink, store=new_store, metrics=metrics)
         return B.from_file(opts.from_file, processor, make_batcher(new), default_version=opts.default_version,
                            progress=opts.progress)
     pages = live_rows(store, old)
     if carry:
         return B.copy_rows(pages, new_store, make_retry(new, metrics), source=f"collection {old}", stop=stop)
-    processor = make_processor(new, sink, store=new_store, metrics=metrics)
     return B.replay_rows(pages, processor, make_batcher(new), source=f"collection {old}", stop=stop)
 
 

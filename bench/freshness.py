@@ -32,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import add_json_arg, emit, percentile, replicate, rnd, sample_products  # noqa: E402
-from bench.ingest import stack_settings, texts_of  # noqa: E402
+from bench.ingest import embed_rate, stack_settings, texts_of  # noqa: E402
 from catalog.embedding.factory import make_embedder  # noqa: E402
 from catalog.localstack import LocalStack, free_port  # noqa: E402
 from catalog.settings import load_settings  # noqa: E402
@@ -117,11 +117,7 @@ def run(seconds: float = 60.0, load: float = 0.8, poll_ms: float = 100.0, calibr
     base_settings = load_settings(rerank_backend="none")
     embedder = make_embedder(base_settings)
     calib = texts_of(fresh_products(calibrate, prefix="C"), base_settings)
-    embedder.embed_documents(calib[:4])                                     # model load
-    started = time.perf_counter()
-    for i in range(0, len(calib), call_texts):
-        embedder.embed_documents(calib[i:i + call_texts])
-    embed_alone = len(calib) / (time.perf_counter() - started)
+    embed_alone = embed_rate(embedder, calib, call_texts)                   # warm-up (model load) included
     model_id = embedder.model_id
     embedder.close()
     target = rate if rate else load * embed_alone

@@ -9,8 +9,8 @@ is ``catalog-search eval``'s: the first ``--limit-queries`` queries of the file,
 
 The 54,667 titles are NOT re-embedded (~12 min on 2 cores): the skus and dense vectors are read (read only) from the
 evaluation collection that ``catalog-search eval`` built on the Milvus server at ``--milvus-uri`` (default
-``$CATALOG_BENCH_EVAL_URI`` or http://127.0.0.1:19611); its name comes from ``evaluate.naming.collection_name`` (model,
-dim, hash of the products file). When the server or the collection is missing the section is skipped with the reason,
+``$CATALOG_BENCH_EVAL_URI`` or http://127.0.0.1:19611); its name comes from ``evaluate.naming.eval_collection`` (model,
+dim, hash of the products file, BM25 signature). When the server or the collection is missing the section is skipped with the reason,
 unless ``--build`` was given once: then a Milvus Lite server of our own under ``~/.cache/catalog-search/bench-eval``
 gets the collection through ``evaluate.runner.prepare_collection`` (the real ingest code), and later runs find it
 there by themselves when ``--milvus-uri`` does not answer.
@@ -44,8 +44,7 @@ from bench.common import ROOT, add_json_arg, emit, ratio, rnd, version_of  # noq
 from catalog.settings import Settings, load_settings  # noqa: E402
 from evaluate import metrics as M  # noqa: E402
 from evaluate.data import load_products, load_qrels, load_queries  # noqa: E402
-from catalog.store.schema import text_index_signature  # noqa: E402
-from evaluate.naming import collection_name  # noqa: E402
+from evaluate.naming import eval_collection  # noqa: E402
 
 DEFAULT_DATASET = Path(os.environ.get("CATALOG_BENCH_HOMEDEPOT", ROOT.parent / "shared" / "datasets" / "homedepot"))
 DEFAULT_URI = os.environ.get("CATALOG_BENCH_EVAL_URI", "http://127.0.0.1:19611")
@@ -70,18 +69,13 @@ def make_config(name: str, settings: Settings) -> Any:
     base = name.removesuffix("+rerank")
     if base == DEFAULT:
         base = default_config_name(settings)
-    known = {c.name: c for c in C.BASE_CONFIGS}
-    if base in known:
-        c = known[base]
-        return C.EvalConfig(base + ("+rerank" if rerank else ""), retrievers=c.retrievers, fusion=c.fusion or "rrf",
-                            alpha=0.5 if c.alpha is None else c.alpha, rerank=rerank)
+    suffix = "+rerank" if rerank else ""
+    known = {n: c for n, c in C.available(rerank_configured=True).items() if c.fusion is not None}
+    if base + suffix in known:
+        return known[base + suffix]
     if base.startswith("hybrid-weighted-a"):
         alpha = float(base.removeprefix("hybrid-weighted-a"))
-        return C.EvalConfig(base + ("+rerank" if rerank else ""), retrievers="both", fusion="weighted", alpha=alpha,
-                            rerank=rerank)
-    if base == "hybrid-rrf":
-        return C.EvalConfig(base + ("+rerank" if rerank else ""), retrievers="both", fusion="rrf", alpha=0.5,
-                            rerank=rerank)
+        return C.EvalConfig(base + suffix, retrievers="both", fusion="weighted", alpha=alpha, rerank=rerank)
     raise ValueError(f"unknown config {name!r}: use default, {', '.join(known)} or hybrid-weighted-a<alpha>")
 
 
@@ -215,8 +209,7 @@ def run(dataset: Path = DEFAULT_DATASET, limit_queries: int | None = 2000, milvu
     corpus = load_products(products)
     queries, qrels = load_queries(queries_path), load_qrels(qrels_path)
     qids = select_queries(queries, qrels, limit_queries)
-    collection = collection_name(embedder.model_id, embedder.dim, products,
-                                 text_index_signature(settings.bm25_analyzer))
+    collection = eval_collection(embedder.model_id, embedder.dim, products, settings.bm25_analyzer)
     default_name = default_config_name(settings)
 
     server = None

@@ -23,8 +23,7 @@ from catalog.embedding.factory import make_embedder
 from catalog.settings import Settings
 from evaluate import metrics as M
 from evaluate.configs import EvalConfig
-from catalog.store.schema import text_index_signature
-from evaluate.naming import collection_name
+from evaluate.naming import eval_collection
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ def prepare_collection(settings: Settings, products: Path, skus: Sequence[str], 
     from ingest.backfill import FileDeadLetterSink, backfill
 
     embedder = make_embedder(settings)
-    name = collection_name(embedder.model_id, embedder.dim, products, text_index_signature(settings.bm25_analyzer))
+    name = eval_collection(embedder.model_id, embedder.dim, products, settings.bm25_analyzer)
     close = getattr(embedder, "close", None)
     if callable(close):
         close()

@@ -209,7 +209,7 @@ class Searcher:
         if req.rerank and pool:
             docs = [rows[c.sku][S.EMBED_TEXT] for c in pool[: req.candidates]]
             outcome = self.rerank_stage.run(req.query, docs, instruction=None, time_left_s=clock.time_left())
-            models["reranker"] = outcome.model_id or getattr(self.rerank_stage, "model_id", "none")
+            models["reranker"] = outcome.model_id
             degraded_reason = outcome.degraded_reason
             rerank_scores = outcome.scores
             if outcome.model_id != "none":            # no reranker configured: no rerank stage to time

@@ -145,7 +145,7 @@ def stack_up(args: argparse.Namespace, settings: Settings) -> int:
     from catalog.localstack import LocalStack
 
     with LocalStack(args.data_dir, kafka_port=args.kafka_port, milvus_port=args.milvus_port) as stack:
-        print(f"export CATALOG_KAFKA_BOOTSTRAP={stack.kafka.bootstrap} CATALOG_MILVUS_URI={stack.milvus.uri}")
+        print("export " + " ".join(f"{k}={v}" for k, v in stack.env().items()))
         print("local stack running; Ctrl-C stops it", file=sys.stderr)
         try:
             stack.wait()          # raises if the broker or Milvus dies

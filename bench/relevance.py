@@ -41,10 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from bench.common import ROOT, add_json_arg, emit, ratio, rnd, version_of  # noqa: E402
-from catalog.settings import Settings, load_settings  # noqa: E402
-from evaluate import metrics as M  # noqa: E402
-from evaluate.data import load_products, load_qrels, load_queries  # noqa: E402
-from evaluate.naming import eval_collection  # noqa: E402
+from catalog_search.core.settings import Settings, load_settings  # noqa: E402
+from catalog_search.evaluate import metrics as M  # noqa: E402
+from catalog_search.evaluate.data import load_products, load_qrels, load_queries  # noqa: E402
+from catalog_search.evaluate.naming import eval_collection  # noqa: E402
 
 DEFAULT_DATASET = Path(os.environ.get("CATALOG_BENCH_HOMEDEPOT", ROOT.parent / "shared" / "datasets" / "homedepot"))
 DEFAULT_URI = os.environ.get("CATALOG_BENCH_EVAL_URI", "http://127.0.0.1:19611")
@@ -63,7 +63,7 @@ def default_config_name(settings: Settings) -> str:
 def make_config(name: str, settings: Settings) -> Any:
     """An ``EvalConfig`` by name: ``default`` (the product default), a name of ``evaluate.configs``, or
     ``hybrid-weighted-a<alpha>`` for any alpha; ``+rerank`` suffix allowed. Fusion and alpha are always explicit."""
-    from evaluate import configs as C
+    from catalog_search.evaluate import configs as C
 
     rerank = name.endswith("+rerank")
     base = name.removesuffix("+rerank")
@@ -109,8 +109,8 @@ def read_vectors(uri: str, collection: str, skus: Sequence[str], *, chunk: int =
     2.5.1's query iterator fails on its last, empty page)."""
     from pymilvus import MilvusClient
 
-    from catalog.store import schema as S
-    from catalog.store.rows import in_filter
+    from catalog_search.adapters.milvus import schema as S
+    from catalog_search.adapters.milvus.rows import in_filter
 
     client = MilvusClient(uri=uri, timeout=60)
     found: list[str] = []
@@ -147,7 +147,7 @@ def own_collection(settings: Settings, products: Path, skus: Sequence[str], coll
                    build: bool) -> tuple[Any, str] | None:
     """Our own Milvus Lite server under ``BUILD_DIR`` holding the eval collection, started; None when it does not
     hold it and ``build`` is off. With ``build`` the collection is made by ``evaluate.runner.prepare_collection``."""
-    from catalog.localstack import MilvusLiteServer, free_port
+    from catalog_search.app.localstack import MilvusLiteServer, free_port
 
     if not build and not (BUILD_DIR / "milvus.db").exists():
         return None
@@ -159,7 +159,7 @@ def own_collection(settings: Settings, products: Path, skus: Sequence[str], coll
             server.stop()
             return None
         if not usable or build:
-            from evaluate.runner import prepare_collection
+            from catalog_search.evaluate.runner import prepare_collection
 
             prepared = prepare_collection(settings.model_copy(update={"milvus_uri": server.uri}), products, skus,
                                           rejects=BUILD_DIR / "rejects.jsonl", progress=sys.stderr.isatty())
@@ -202,7 +202,7 @@ def run(dataset: Path = DEFAULT_DATASET, limit_queries: int | None = 2000, milvu
     if missing:
         return {"skipped": f"judged set not found: {', '.join(missing)}"}
 
-    from catalog.embedding.factory import make_embedder
+    from catalog_search.adapters.embedding.factory import make_embedder
 
     settings = load_settings()
     embedder = make_embedder(settings)
@@ -268,7 +268,7 @@ def ours_live(settings: Settings, uri: str, collection: str, names: Sequence[str
               qrels: Mapping[str, Mapping[str, int]], qids: Sequence[str],
               seed_per_query: Mapping[str, Mapping[str, float]]) -> tuple[dict[str, dict[str, Any]], dict | None]:
     """Our configs through the real Searcher, read only; plus how closely Milvus ``dense`` agrees with FAISS."""
-    from evaluate.runner import eval_settings, evaluate
+    from catalog_search.evaluate.runner import eval_settings, evaluate
 
     rerank = settings.rerank_backend != "none"
     wanted = list(dict.fromkeys([*names, *([f"{n}+rerank" for n in names if not n.endswith("+rerank")]

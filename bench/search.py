@@ -29,16 +29,16 @@ import numpy as np  # noqa: E402
 from pymilvus import AnnSearchRequest, MilvusClient, RRFRanker  # noqa: E402
 
 from bench.common import add_json_arg, emit, percentile, ratio, rnd, sample_products  # noqa: E402
-from catalog.embedding.local import LocalEmbedder  # noqa: E402
-from catalog.events import event_from_dict  # noqa: E402
-from catalog.localstack import MilvusLiteServer, free_port  # noqa: E402
-from catalog.settings import load_settings  # noqa: E402
-from catalog.store.milvus import MilvusStore  # noqa: E402
-from ingest.pipeline import Pipeline  # noqa: E402
-from rerank.stage import make_rerank_stage  # noqa: E402
-from retrieve.client import SearchClient  # noqa: E402
-from retrieve.searcher import Searcher  # noqa: E402
-from retrieve.server import start  # noqa: E402
+from catalog_search.adapters.embedding.local import LocalEmbedder  # noqa: E402
+from catalog_search.core.events import event_from_dict  # noqa: E402
+from catalog_search.app.localstack import MilvusLiteServer, free_port  # noqa: E402
+from catalog_search.core.settings import load_settings  # noqa: E402
+from catalog_search.adapters.milvus.store import MilvusStore  # noqa: E402
+from catalog_search.ingest.pipeline import Pipeline  # noqa: E402
+from catalog_search.rerank.stage import make_rerank_stage  # noqa: E402
+from catalog_search.retrieve.client import SearchClient  # noqa: E402
+from catalog_search.retrieve.searcher import Searcher  # noqa: E402
+from catalog_search.retrieve.server import start  # noqa: E402
 
 QUERIES = ["无线降噪耳机", "running shoes for men", "air fryer", "纯棉T恤", "cordless drill", "laptop backpack",
            "面霜 保湿", "yoga mat", "coffee machine", "儿童积木", "stainless steel water bottle", "wireless mouse",

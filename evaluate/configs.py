@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from retrieve.domain import SearchRequest
+from catalog_search.retrieve.domain import SearchRequest
 
 TOP_K = 100           # Recall@100 needs the first 100 results
 CANDIDATES = 100

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from catalog.errors import CatalogError
+from catalog_search.core.errors import CatalogError
 
 
 class EvalDataError(CatalogError):

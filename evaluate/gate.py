@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.settings import Settings
-from evaluate import metrics as M
-from evaluate.configs import EvalConfig
-from evaluate.data import EvalDataError, load_qrels, load_queries
-from evaluate.runner import evaluate
+from catalog_search.core.settings import Settings
+from catalog_search.evaluate import metrics as M
+from catalog_search.evaluate.configs import EvalConfig
+from catalog_search.evaluate.data import EvalDataError, load_qrels, load_queries
+from catalog_search.evaluate.runner import evaluate
 
 
 # What a client gets when it sends only the query: the server's fusion/alpha, reranked when a reranker is configured.

@@ -7,7 +7,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from catalog.store.schema import text_index_signature
+from catalog_search.adapters.milvus.schema import text_index_signature
 
 CHUNK = 1 << 20
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluate.runner import ConfigResult
+from catalog_search.evaluate.runner import ConfigResult
 
 METRICS = ("ndcg@10", "recall@100", "mrr@10")
 UNJUDGED_NOTE = ("Unjudged results count as non-relevant (gain 0), so these numbers are a lower bound where the "

@@ -19,11 +19,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from catalog.embedding.factory import make_embedder
-from catalog.settings import Settings
-from evaluate import metrics as M
-from evaluate.configs import EvalConfig
-from evaluate.naming import eval_collection
+from catalog_search.adapters.embedding.factory import make_embedder
+from catalog_search.core.settings import Settings
+from catalog_search.evaluate import metrics as M
+from catalog_search.evaluate.configs import EvalConfig
+from catalog_search.evaluate.naming import eval_collection
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,9 @@ def eval_settings(settings: Settings, collection: str) -> Settings:
 def prepare_collection(settings: Settings, products: Path, skus: Sequence[str], *, rejects: Path,
                        progress: bool = True) -> Prepared:
     """Build (or reuse) the evaluation collection for ``products`` with the configured embedder."""
-    from catalog.store.milvus import MilvusStore
-    from ingest.app import make_batcher, make_processor
-    from ingest.backfill import FileDeadLetterSink, backfill
+    from catalog_search.adapters.milvus.store import MilvusStore
+    from catalog_search.app.ingest_wiring import make_batcher, make_processor
+    from catalog_search.ingest.backfill import FileDeadLetterSink, backfill
 
     embedder = make_embedder(settings)
     name = eval_collection(embedder.model_id, embedder.dim, products, settings.bm25_analyzer)
@@ -96,7 +96,7 @@ def evaluate(settings: Settings, configs: Sequence[EvalConfig], queries: Mapping
              qrels: Mapping[str, Mapping[str, int]], *, gains: M.Gains = "linear",
              progress: bool = True, searcher: Any = None) -> list[ConfigResult]:
     """Every query with at least one relevant judgment, through the real ``Searcher``, once per config."""
-    from retrieve.app import make_searcher
+    from catalog_search.app.search_wiring import make_searcher
 
     judged_ids = M.judged_queries(queries, qrels)
     own = searcher is None

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ingest.batcher import Batcher
-from ingest.dead_letters import DeadLetter
-from ingest.processor import BatchProcessor, Counters
-from ingest.records import SourceRecord
+from catalog_search.ingest.batcher import Batcher
+from catalog_search.ingest.dead_letters import DeadLetter
+from catalog_search.ingest.processor import BatchProcessor, Counters
+from catalog_search.ingest.records import SourceRecord
 
 
 class FileDeadLetterSink:

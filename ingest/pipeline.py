@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from catalog.embedding import Embedder
-from catalog.errors import EmbeddingError
-from catalog.events import Event
-from catalog.cache import TTLCache
-from catalog.product import DEFAULT_EMBED_ATTRIBUTES, DESCRIPTION_EMBED_CHARS, text_hash
-from catalog.store import VectorStore
-from ingest.plan import BatchPlan, EventResult, Outcome, plan_batch
+from catalog_search.core.embedding import Embedder
+from catalog_search.core.errors import EmbeddingError
+from catalog_search.core.events import Event
+from catalog_search.core.cache import TTLCache
+from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, DESCRIPTION_EMBED_CHARS, text_hash
+from catalog_search.core.store import VectorStore
+from catalog_search.ingest.plan import BatchPlan, EventResult, Outcome, plan_batch
 
 log = logging.getLogger(__name__)
 

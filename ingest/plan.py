@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from catalog.events import Delete, Event, Patch, Upsert
-from catalog.product import DEFAULT_EMBED_ATTRIBUTES, DESCRIPTION_EMBED_CHARS, Product, embed_text, text_hash
+from catalog_search.core.events import Delete, Event, Patch, Upsert
+from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, DESCRIPTION_EMBED_CHARS, Product, embed_text, text_hash
 
 
 class Outcome(str, Enum):

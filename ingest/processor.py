@@ -10,13 +10,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Protocol
 
-from catalog.events import Event, InvalidEvent, parse_event
-from ingest.dead_letters import DeadLetter
-from ingest.metrics import IngestMetrics
-from ingest.pipeline import Pipeline
-from ingest.plan import Outcome
-from ingest.records import SourceRecord
-from ingest.retry import RetryPolicy
+from catalog_search.core.events import Event, InvalidEvent, parse_event
+from catalog_search.ingest.dead_letters import DeadLetter
+from catalog_search.ingest.metrics import IngestMetrics
+from catalog_search.ingest.pipeline import Pipeline
+from catalog_search.ingest.plan import Outcome
+from catalog_search.ingest.records import SourceRecord
+from catalog_search.ingest.retry import RetryPolicy
 
 
 class DeadLetterSink(Protocol):

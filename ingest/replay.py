@@ -13,9 +13,9 @@ import time
 from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from catalog.settings import Settings
-from ingest.dead_letters import original_bytes, parse_envelope
-from ingest.kafka_io import ensure_topics, make_consumer, make_producer, send_all
+from catalog_search.core.settings import Settings
+from catalog_search.ingest.dead_letters import original_bytes, parse_envelope
+from catalog_search.adapters.kafka import ensure_topics, make_consumer, make_producer, send_all
 
 log = logging.getLogger(__name__)
 JOIN_GRACE_S = 30.0

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_never, wait_random_exponential
 
-from catalog.errors import BackendError
+from catalog_search.core.errors import BackendError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -22,10 +22,10 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from ingest.batcher import Batcher
-from ingest.kafka_io import broker_error, to_source_record
-from ingest.processor import BatchProcessor, Counters
-from ingest.records import SourceRecord
+from catalog_search.ingest.batcher import Batcher
+from catalog_search.adapters.kafka import broker_error, to_source_record
+from catalog_search.ingest.processor import BatchProcessor, Counters
+from catalog_search.ingest.records import SourceRecord
 
 log = logging.getLogger(__name__)
 LAG_REFRESH_S = 5.0

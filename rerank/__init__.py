@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rerank.base import Reranker
-from rerank.breaker import CircuitBreaker
-from rerank.prompt import format_document, format_query, full_prompt
-from rerank.stage import RerankOutcome, RerankStage, RerankTimeoutError, make_rerank_stage, make_reranker
+from catalog_search.core.rerank import Reranker
+from catalog_search.rerank.breaker import CircuitBreaker
+from catalog_search.adapters.reranking.qwen3 import format_document, format_query, full_prompt
+from catalog_search.rerank.stage import RerankOutcome, RerankStage, RerankTimeoutError, make_rerank_stage, make_reranker
 
 if TYPE_CHECKING:
-    from rerank.local import LocalReranker
-    from rerank.vllm import VLLMReranker
+    from catalog_search.adapters.reranking.local import LocalReranker
+    from catalog_search.adapters.reranking.vllm import VLLMReranker
 
 __all__ = [
     "CircuitBreaker",
@@ -35,9 +35,9 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "VLLMReranker":
-        from rerank.vllm import VLLMReranker
+        from catalog_search.adapters.reranking.vllm import VLLMReranker
         return VLLMReranker
     if name == "LocalReranker":
-        from rerank.local import LocalReranker
+        from catalog_search.adapters.reranking.local import LocalReranker
         return LocalReranker
     raise AttributeError(f"module 'rerank' has no attribute {name!r}")

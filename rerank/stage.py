@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from catalog.errors import ConfigError, RerankError
-from rerank.base import Reranker
-from rerank.breaker import CircuitBreaker
+from catalog_search.core.errors import ConfigError, RerankError
+from catalog_search.core.rerank import Reranker
+from catalog_search.rerank.breaker import CircuitBreaker
 
 if TYPE_CHECKING:
-    from catalog.settings import Settings
+    from catalog_search.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +119,10 @@ def make_reranker(settings: Settings) -> Reranker | None:
     if backend == "none":
         return None
     if backend == "vllm":
-        from rerank.vllm import VLLMReranker
+        from catalog_search.adapters.reranking.vllm import VLLMReranker
         return VLLMReranker.from_settings(settings)
     if backend == "local":
-        from rerank.local import LocalReranker
+        from catalog_search.adapters.reranking.local import LocalReranker
         return LocalReranker.from_settings(settings)
     raise ConfigError(f"CATALOG_RERANK_BACKEND: unknown backend {backend!r} (none, vllm or local)")
 

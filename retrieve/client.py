@@ -16,10 +16,10 @@ from typing import Any
 
 import grpc
 
-from catalog.errors import CatalogError
-from retrieve.domain import CategoryFilter, SearchFilters, SearchResponse
-from retrieve.proto import search_pb2 as pb
-from retrieve.servicer import SERVICE_NAME, filters_to_proto, response_from_proto
+from catalog_search.core.errors import CatalogError
+from catalog_search.retrieve.domain import CategoryFilter, SearchFilters, SearchResponse
+from catalog_search.retrieve.proto import search_pb2 as pb
+from catalog_search.retrieve.servicer import SERVICE_NAME, filters_to_proto, response_from_proto
 
 BACKOFF_INITIAL_S = 0.05
 BACKOFF_MAX_S = 0.5

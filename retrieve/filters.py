@@ -20,11 +20,11 @@ import math
 import unicodedata
 from typing import Any
 
-from catalog import limits
-from catalog.product import category_levels
-from catalog.store import schema as S
-from catalog.store.rows import escape_string
-from retrieve.domain import MAX_CANDIDATES, MAX_TOP_K, InvalidRequest, SearchFilters, SearchRequest
+from catalog_search.core import limits
+from catalog_search.core.product import category_levels
+from catalog_search.adapters.milvus import schema as S
+from catalog_search.adapters.milvus.rows import escape_string
+from catalog_search.retrieve.domain import MAX_CANDIDATES, MAX_TOP_K, InvalidRequest, SearchFilters, SearchRequest
 
 QUERY_MAX_BYTES = 2_048
 INSTRUCTION_MAX_BYTES = 2_048

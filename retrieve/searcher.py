@@ -29,15 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from catalog.embedding.base import Embedder
-from catalog.errors import StoreError
-from catalog.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
-from catalog.store import schema as S
-from retrieve import exact as X
-from catalog.cache import TTLCache
-from retrieve.domain import Fusion, Hit, SearchRequest, SearchResponse, StageScores
-from retrieve.filters import build_filter, validate_request
-from retrieve.fusion import Candidate, rrf, weighted
+from catalog_search.core.embedding import Embedder
+from catalog_search.core.errors import StoreError
+from catalog_search.core.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
+from catalog_search.adapters.milvus import schema as S
+from catalog_search.adapters.milvus import search as X
+from catalog_search.core.cache import TTLCache
+from catalog_search.retrieve.domain import Fusion, Hit, SearchRequest, SearchResponse, StageScores
+from catalog_search.retrieve.filters import build_filter, validate_request
+from catalog_search.retrieve.fusion import Candidate, rrf, weighted
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from catalog.errors import ConfigError
-from catalog.settings import Settings
-from retrieve.servicer import SERVICE_NAME, Searcher, SearchServicer, add_to_server
+from catalog_search.core.errors import ConfigError
+from catalog_search.core.settings import Settings
+from catalog_search.retrieve.servicer import SERVICE_NAME, Searcher, SearchServicer, add_to_server
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def start(settings: Settings, searcher: Searcher | None = None, *, address: str 
     address = address or settings.grpc_address
     owns = searcher is None
     if searcher is None:
-        from retrieve.app import make_searcher      # the search core (Milvus, embedder, reranker)
+        from catalog_search.app.search_wiring import make_searcher      # the search core (Milvus, embedder, reranker)
         searcher = make_searcher(settings)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="search-rpc"),
                          maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,

@@ -20,10 +20,10 @@ from typing import Any, Protocol
 import grpc
 from google.protobuf.message import DecodeError
 
-from catalog.errors import BackendError
-from retrieve.domain import (CategoryFilter, Hit, InvalidRequest, SearchFilters, SearchRequest, SearchResponse,
+from catalog_search.core.errors import BackendError
+from catalog_search.retrieve.domain import (CategoryFilter, Hit, InvalidRequest, SearchFilters, SearchRequest, SearchResponse,
                              StageScores)
-from retrieve.proto import search_pb2 as pb
+from catalog_search.retrieve.proto import search_pb2 as pb
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalog.settings import Settings
+from catalog_search.core.settings import Settings
 
 
 def settings_table() -> str:

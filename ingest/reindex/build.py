@@ -16,14 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.product import Product
-from catalog.store import VectorStore
-from ingest.backfill import backfill
-from ingest.batcher import Batcher
-from ingest.processor import BatchProcessor, Counters
-from ingest.records import SourceRecord
-from ingest.reindex.plan import row_event
-from ingest.retry import RetryPolicy
+from catalog_search.core.product import Product
+from catalog_search.core.store import VectorStore
+from catalog_search.ingest.backfill import backfill
+from catalog_search.ingest.batcher import Batcher
+from catalog_search.ingest.processor import BatchProcessor, Counters
+from catalog_search.ingest.records import SourceRecord
+from catalog_search.ingest.reindex.plan import row_event
+from catalog_search.ingest.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,13 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from catalog.errors import BrokerError
-from catalog.settings import Settings
-from ingest.batcher import Batcher
-from ingest.kafka_io import broker_error, ensure_topics, make_consumer, to_source_record
-from ingest.processor import BatchProcessor, Counters
-from ingest.records import SourceRecord
-from ingest.reindex.plan import lag, start_offsets
+from catalog_search.core.errors import BrokerError
+from catalog_search.core.settings import Settings
+from catalog_search.ingest.batcher import Batcher
+from catalog_search.adapters.kafka import broker_error, ensure_topics, make_consumer, to_source_record
+from catalog_search.ingest.processor import BatchProcessor, Counters
+from catalog_search.ingest.records import SourceRecord
+from catalog_search.ingest.reindex.plan import lag, start_offsets
 
 log = logging.getLogger(__name__)
 POLL_S = 0.5

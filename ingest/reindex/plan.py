@@ -8,9 +8,9 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from catalog.errors import ConfigError
-from catalog.events import PRODUCT_FIELDS
-from catalog.product import Product
+from catalog_search.core.errors import ConfigError
+from catalog_search.core.events import PRODUCT_FIELDS
+from catalog_search.core.product import Product
 
 
 @dataclass(frozen=True)

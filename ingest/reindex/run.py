@@ -16,19 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from catalog.embedding.factory import make_embedder
-from catalog.errors import ConfigError, StoreError
-from catalog.settings import Settings
-from catalog.store.milvus import MilvusStore
-from evaluate.gate import GateResult, JudgedSet, score
-from ingest.app import make_batcher, make_processor, make_retry
-from ingest.backfill import FileDeadLetterSink
-from ingest.metrics import IngestMetrics
-from ingest.processor import BatchProcessor
-from ingest.reindex import build as B
-from ingest.reindex import plan as P
-from ingest.reindex.catchup import Follower, capture_offsets
-from ingest.reindex.source import collection_exists, live_dim, live_rows
+from catalog_search.adapters.embedding.factory import make_embedder
+from catalog_search.core.errors import ConfigError, StoreError
+from catalog_search.core.settings import Settings
+from catalog_search.adapters.milvus.store import MilvusStore
+from catalog_search.evaluate.gate import GateResult, JudgedSet, score
+from catalog_search.app.ingest_wiring import make_batcher, make_processor, make_retry
+from catalog_search.ingest.backfill import FileDeadLetterSink
+from catalog_search.ingest.metrics import IngestMetrics
+from catalog_search.ingest.processor import BatchProcessor
+from catalog_search.ingest.reindex import build as B
+from catalog_search.ingest.reindex import plan as P
+from catalog_search.ingest.reindex.catchup import Follower, capture_offsets
+from catalog_search.ingest.reindex.source import collection_exists, live_dim, live_rows
 
 log = logging.getLogger(__name__)
 DROP_GRACE_S = 10.0          # searchers re-resolve the alias every 5 s: let them move before the old one goes

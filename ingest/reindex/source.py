@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from catalog.errors import ConfigError
-from catalog.product import Product
-from catalog.store import schema as S
-from catalog.store.milvus import MilvusStore
-from catalog.store.milvus_errors import NO_CLIENT_RETRY, is_lite_empty_result, mapped
-from catalog.store.rows import row_to_product
+from catalog_search.core.errors import ConfigError
+from catalog_search.core.product import Product
+from catalog_search.adapters.milvus import schema as S
+from catalog_search.adapters.milvus.store import MilvusStore
+from catalog_search.adapters.milvus.errors import NO_CLIENT_RETRY, is_lite_empty_result, mapped
+from catalog_search.adapters.milvus.rows import row_to_product
 
 log = logging.getLogger(__name__)
 PAGE_ROWS = 1000

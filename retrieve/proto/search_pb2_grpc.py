@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from retrieve.proto import search_pb2 as retrieve_dot_proto_dot_search__pb2
+from catalog_search.retrieve.proto import search_pb2 as catalog__search_dot_retrieve_dot_proto_dot_search__pb2
 
 GRPC_GENERATED_VERSION = '1.76.0'
 GRPC_VERSION = grpc.__version__
@@ -18,7 +18,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in retrieve/proto/search_pb2_grpc.py depends on'
+        + ' but the generated code in catalog_search/retrieve/proto/search_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -36,8 +36,8 @@ class SearchServiceStub(object):
         """
         self.Search = channel.unary_unary(
                 '/catalog.search.v1.SearchService/Search',
-                request_serializer=retrieve_dot_proto_dot_search__pb2.SearchRequest.SerializeToString,
-                response_deserializer=retrieve_dot_proto_dot_search__pb2.SearchResponse.FromString,
+                request_serializer=catalog__search_dot_retrieve_dot_proto_dot_search__pb2.SearchRequest.SerializeToString,
+                response_deserializer=catalog__search_dot_retrieve_dot_proto_dot_search__pb2.SearchResponse.FromString,
                 _registered_method=True)
 
 
@@ -58,8 +58,8 @@ def add_SearchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Search': grpc.unary_unary_rpc_method_handler(
                     servicer.Search,
-                    request_deserializer=retrieve_dot_proto_dot_search__pb2.SearchRequest.FromString,
-                    response_serializer=retrieve_dot_proto_dot_search__pb2.SearchResponse.SerializeToString,
+                    request_deserializer=catalog__search_dot_retrieve_dot_proto_dot_search__pb2.SearchRequest.FromString,
+                    response_serializer=catalog__search_dot_retrieve_dot_proto_dot_search__pb2.SearchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -87,8 +87,8 @@ class SearchService(object):
             request,
             target,
             '/catalog.search.v1.SearchService/Search',
-            retrieve_dot_proto_dot_search__pb2.SearchRequest.SerializeToString,
-            retrieve_dot_proto_dot_search__pb2.SearchResponse.FromString,
+            catalog__search_dot_retrieve_dot_proto_dot_search__pb2.SearchRequest.SerializeToString,
+            catalog__search_dot_retrieve_dot_proto_dot_search__pb2.SearchResponse.FromString,
             options,
             channel_credentials,
             insecure,

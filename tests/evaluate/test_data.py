@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluate.data import EvalDataError, load_products, load_qrels, load_queries
+from catalog_search.evaluate.data import EvalDataError, load_products, load_qrels, load_queries
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

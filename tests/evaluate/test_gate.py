@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from evaluate.data import EvalDataError
-from evaluate.gate import DEFAULT_SEARCH, GateResult, JudgedSet, passes
-from retrieve.domain import SearchRequest
+from catalog_search.evaluate.data import EvalDataError
+from catalog_search.evaluate.gate import DEFAULT_SEARCH, GateResult, JudgedSet, passes
+from catalog_search.retrieve.domain import SearchRequest
 
 
 @pytest.mark.parametrize("before, after, max_drop, ok", [

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from evaluate import metrics as M
+from catalog_search.evaluate import metrics as M
 
 JUDGED = {"a": 3, "b": 2, "c": 0, "d": 1}
 

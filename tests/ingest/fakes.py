@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from catalog.errors import EmbeddingError, InputTooLongError, StoreError
-from catalog.product import Product
-from catalog.store import StoreCounts
+from catalog_search.core.errors import EmbeddingError, InputTooLongError, StoreError
+from catalog_search.core.product import Product
+from catalog_search.core.store import StoreCounts
 
 
 class ScriptedEmbedder:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 
-from catalog.settings import Settings, load_settings
-from catalog.store.milvus import MilvusStore
-from catalog.commands import publish_file, run_kafka_worker
-from ingest.kafka_io import ensure_topics, make_producer, send_all
+from catalog_search.core.settings import Settings, load_settings
+from catalog_search.adapters.milvus.store import MilvusStore
+from catalog_search.app.commands import publish_file, run_kafka_worker
+from catalog_search.adapters.kafka import ensure_topics, make_producer, send_all
 
 FAST_GROUP = dict(CATALOG_KAFKA_SESSION_TIMEOUT_MS="6000", CATALOG_KAFKA_HEARTBEAT_INTERVAL_MS="1000",
                   CATALOG_KAFKA_MAX_POLL_INTERVAL_MS="10000", CATALOG_BATCH_MAX_WAIT_MS="200")
@@ -47,11 +47,11 @@ class IngestEnv:
         return run_kafka_worker(self.settings, until_idle_s=until_idle_s)
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "catalog.cli", *args], env={**os.environ, **self.env},
+        return subprocess.run([sys.executable, "-m", "catalog_search.app.cli", *args], env={**os.environ, **self.env},
                               capture_output=True, text=True, timeout=timeout)
 
     def spawn(self, *args: str, log: Path) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "catalog.cli", *args], env={**os.environ, **self.env},
+        return subprocess.Popen([sys.executable, "-m", "catalog_search.app.cli", *args], env={**os.environ, **self.env},
                                 stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
     def store(self) -> MilvusStore:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ingest.batcher import Batcher
-from ingest.records import SourceRecord
+from catalog_search.ingest.batcher import Batcher
+from catalog_search.ingest.records import SourceRecord
 
 
 def rec(offset, size=10, partition=0):

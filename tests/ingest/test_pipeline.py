@@ -5,15 +5,15 @@ import math
 
 import pytest
 
-from catalog.cache import TTLCache
-from catalog.errors import StoreError
-from catalog.events import Delete, Patch, Upsert
-from ingest.dead_letters import DeadLetter
-from ingest.pipeline import Pipeline
-from ingest.plan import Outcome
-from ingest.processor import BatchProcessor
-from ingest.records import SourceRecord
-from ingest.retry import RetryPolicy
+from catalog_search.core.cache import TTLCache
+from catalog_search.core.errors import StoreError
+from catalog_search.core.events import Delete, Patch, Upsert
+from catalog_search.ingest.dead_letters import DeadLetter
+from catalog_search.ingest.pipeline import Pipeline
+from catalog_search.ingest.plan import Outcome
+from catalog_search.ingest.processor import BatchProcessor
+from catalog_search.ingest.records import SourceRecord
+from catalog_search.ingest.retry import RetryPolicy
 from tests.ingest.fakes import RowsStore, ScriptedEmbedder
 
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from catalog.events import Delete, Patch, Upsert
-from catalog.product import Product, embed_text, text_hash
-from ingest.plan import Outcome, plan_batch
+from catalog_search.core.events import Delete, Patch, Upsert
+from catalog_search.core.product import Product, embed_text, text_hash
+from catalog_search.ingest.plan import Outcome, plan_batch
 
 NOW = 1_700_000_000_000
 

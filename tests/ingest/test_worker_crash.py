@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from catalog.errors import StoreError
+from catalog_search.core.errors import StoreError
 
 from tests.ingest.kafka_env import make_env
 

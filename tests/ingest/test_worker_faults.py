@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from catalog.errors import StoreError
-from catalog.localstack import MilvusLiteServer, free_port
+from catalog_search.core.errors import StoreError
+from catalog_search.app.localstack import MilvusLiteServer, free_port
 from tests.ingest.kafka_env import make_env
 
 pytestmark = pytest.mark.integration

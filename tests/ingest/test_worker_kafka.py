@@ -134,7 +134,7 @@ def test_cli_ingest_prints_json_counters(env):
 def test_prometheus_metrics_are_served(kafka_broker, milvus_server, tmp_path):
     import httpx
 
-    from catalog.localstack import free_port
+    from catalog_search.app.localstack import free_port
 
     port = free_port()
     env = make_env(kafka_broker.bootstrap, milvus_server.uri, tmp_path, CATALOG_METRICS_PORT=str(port))

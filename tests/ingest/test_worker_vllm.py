@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from catalog.embedding.openai_http import OpenAIEmbedder
-from catalog.product import embed_text
+from catalog_search.adapters.embedding.openai_api import OpenAIEmbedder
+from catalog_search.core.product import embed_text
 from tests.ingest.kafka_env import make_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.vllm]
-SAMPLE = Path(__file__).resolve().parents[2] / "catalog" / "data" / "sample_catalog.jsonl"
+SAMPLE = Path(__file__).resolve().parents[2] / "app" / "data" / "sample_catalog.jsonl"
 
 
 @pytest.mark.parametrize("dim", [1024, 256])

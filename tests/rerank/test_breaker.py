@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from rerank.breaker import CircuitBreaker
+from catalog_search.rerank.breaker import CircuitBreaker
 
 
 class Clock:

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from catalog.errors import ConfigError, RerankError
-from catalog.settings import load_settings
-from rerank.breaker import CircuitBreaker
-from rerank.stage import RerankOutcome, RerankStage, RerankTimeoutError, make_rerank_stage
-from rerank.vllm import VLLMReranker
+from catalog_search.core.errors import ConfigError, RerankError
+from catalog_search.core.settings import load_settings
+from catalog_search.rerank.breaker import CircuitBreaker
+from catalog_search.rerank.stage import RerankOutcome, RerankStage, RerankTimeoutError, make_rerank_stage
+from catalog_search.adapters.reranking.vllm import VLLMReranker
 
 
 class FakeReranker:

@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from catalog import limits
-from retrieve.domain import CategoryFilter, InvalidRequest, SearchFilters, SearchRequest
-from retrieve.filters import QUERY_MAX_BYTES, build_filter, validate_request
+from catalog_search.core import limits
+from catalog_search.retrieve.domain import CategoryFilter, InvalidRequest, SearchFilters, SearchRequest
+from catalog_search.retrieve.filters import QUERY_MAX_BYTES, build_filter, validate_request
 
 INJECTION = 'x" or deleted == true or "'
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from retrieve.fusion import Candidate, min_max, ranks, rrf, weighted
+from catalog_search.retrieve.fusion import Candidate, min_max, ranks, rrf, weighted
 
 
 def test_rrf_sums_reciprocal_ranks_with_k_60() -> None:

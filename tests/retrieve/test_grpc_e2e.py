@@ -24,21 +24,21 @@ from typing import Any
 import grpc
 import pytest
 
-from catalog.embedding.local import LocalEmbedder
-from catalog.events import event_from_dict
-from catalog.localstack import free_port
-from catalog.product import Product
-from catalog.settings import Settings, load_settings
-from catalog.store.milvus import MilvusStore
-from ingest.pipeline import Pipeline
-from retrieve.client import InvalidSearch, SearchClient, SearchError, SearchUnavailable
-from retrieve.domain import CategoryFilter, SearchResponse
-from retrieve.servicer import SERVICE_NAME
+from catalog_search.adapters.embedding.local import LocalEmbedder
+from catalog_search.core.events import event_from_dict
+from catalog_search.app.localstack import free_port
+from catalog_search.core.product import Product
+from catalog_search.core.settings import Settings, load_settings
+from catalog_search.adapters.milvus.store import MilvusStore
+from catalog_search.ingest.pipeline import Pipeline
+from catalog_search.retrieve.client import InvalidSearch, SearchClient, SearchError, SearchUnavailable
+from catalog_search.retrieve.domain import CategoryFilter, SearchResponse
+from catalog_search.retrieve.servicer import SERVICE_NAME
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "catalog" / "data"
+DATA = ROOT / "app" / "data"
 TIMEOUT_S = 10.0          # generous per-call deadline: 2 cores, Milvus Lite, the local embedder
 
 
@@ -84,7 +84,7 @@ def live(catalog: tuple[Settings, dict[str, Product]]) -> dict[str, Product]:
 
 
 def _start(settings: Settings, **overrides: Any):
-    from retrieve.server import start
+    from catalog_search.retrieve.server import start
     address = f"127.0.0.1:{free_port()}"
     return start(settings.model_copy(update={"grpc_address": address, **overrides}), address=address)
 
@@ -321,7 +321,7 @@ def test_unavailable_is_retried_a_bounded_number_of_times_then_clear() -> None:
 
 def test_server_restart_is_ridden_out_by_the_retries(catalog: tuple) -> None:
     """A client created before the server is up still succeeds once it is (within its retries and deadline)."""
-    from retrieve.server import start
+    from catalog_search.retrieve.server import start
     address = f"127.0.0.1:{free_port()}"
     holder: list[Any] = []
     timer = threading.Timer(0.1, lambda: holder.append(start(catalog[0], address=address)))
@@ -417,7 +417,7 @@ def test_reranker_slower_than_the_deadline_degrades_instead_of_deadline_exceeded
 # ----------------------------------------------------------------------------------------------------------- CLI
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "catalog.cli", *args], capture_output=True, text=True, timeout=60,
+    return subprocess.run([sys.executable, "-m", "catalog_search.app.cli", *args], capture_output=True, text=True, timeout=60,
                           cwd=ROOT, env={**os.environ, **(env or {})})
 
 
@@ -465,7 +465,7 @@ def test_cli_serve_starts_answers_and_stops_gracefully_on_sigterm(catalog: tuple
            settings.milvus_collection, "CATALOG_MILVUS_ALIAS": settings.milvus_alias, "CATALOG_GRPC_ADDRESS": address,
            "CATALOG_RERANK_BACKEND": "none", "CATALOG_EMBED_BACKEND": "local"}
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "catalog.cli", "serve"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "catalog_search.app.cli", "serve"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         from grpc_health.v1 import health_pb2, health_pb2_grpc

@@ -11,18 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from catalog.embedding.openai_http import OpenAIEmbedder
-from catalog.events import event_from_dict
-from catalog.localstack import free_port
-from catalog.settings import load_settings
-from catalog.store.milvus import MilvusStore
-from ingest.pipeline import Pipeline
-from rerank.vllm import VLLMReranker
-from retrieve.client import SearchClient
-from retrieve.server import start
+from catalog_search.adapters.embedding.openai_api import OpenAIEmbedder
+from catalog_search.core.events import event_from_dict
+from catalog_search.app.localstack import free_port
+from catalog_search.core.settings import load_settings
+from catalog_search.adapters.milvus.store import MilvusStore
+from catalog_search.ingest.pipeline import Pipeline
+from catalog_search.adapters.reranking.vllm import VLLMReranker
+from catalog_search.retrieve.client import SearchClient
+from catalog_search.retrieve.server import start
 
 pytestmark = [pytest.mark.integration, pytest.mark.vllm]
-SAMPLE = Path(__file__).resolve().parents[2] / "catalog" / "data" / "sample_catalog.jsonl"
+SAMPLE = Path(__file__).resolve().parents[2] / "app" / "data" / "sample_catalog.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_search_embeds_the_query_on_vllm_and_reranks_on_vllm(stack):
 
     # the scores are exactly the reranker's P(yes) for those products' embedded texts
     rows = store.fetch([hit.sku for hit in response.hits])
-    from catalog.product import embed_text
+    from catalog_search.core.product import embed_text
     reranker = VLLMReranker.from_settings(settings)
     direct = reranker.rerank("wireless noise cancelling headphones", [embed_text(rows[h.sku]) for h in response.hits],
                              timeout_s=30)

@@ -17,23 +17,23 @@ from typing import Any
 import numpy as np
 import pytest
 
-from catalog.embedding.local import LocalEmbedder
-from catalog.errors import RerankError, StoreError
-from catalog.events import Delete, event_from_dict
-from catalog.product import Product, category_levels
-from catalog.store import schema as S
-from catalog.store.milvus import MilvusStore
-from catalog.store.milvus_errors import NO_CLIENT_RETRY
-from ingest.pipeline import Pipeline
-from rerank.breaker import CircuitBreaker
-from rerank.stage import RerankStage
-from catalog.cache import TTLCache
-from retrieve.domain import CategoryFilter, InvalidRequest, SearchFilters, SearchRequest, SearchResponse
-from retrieve.searcher import Searcher
+from catalog_search.adapters.embedding.local import LocalEmbedder
+from catalog_search.core.errors import RerankError, StoreError
+from catalog_search.core.events import Delete, event_from_dict
+from catalog_search.core.product import Product, category_levels
+from catalog_search.adapters.milvus import schema as S
+from catalog_search.adapters.milvus.store import MilvusStore
+from catalog_search.adapters.milvus.errors import NO_CLIENT_RETRY
+from catalog_search.ingest.pipeline import Pipeline
+from catalog_search.rerank.breaker import CircuitBreaker
+from catalog_search.rerank.stage import RerankStage
+from catalog_search.core.cache import TTLCache
+from catalog_search.retrieve.domain import CategoryFilter, InvalidRequest, SearchFilters, SearchRequest, SearchResponse
+from catalog_search.retrieve.searcher import Searcher
 
 pytestmark = pytest.mark.integration
 
-DATA = Path(__file__).resolve().parents[2] / "catalog" / "data" / "sample_catalog.jsonl"
+DATA = Path(__file__).resolve().parents[2] / "app" / "data" / "sample_catalog.jsonl"
 DELETED = ("EN-ELE-0006", "ZH-ELE-0005", "OUT-EN-ELE-0006", "EN-APP-0001", "DE-ELE-0001")
 INJECTIONS = ('x" or deleted == true or "', 'Sony" or brand != "', "x' or deleted == true or '",
               'x\\" or deleted == true or \\"', 'x") or (deleted == true', "Sony\" || true || \"")

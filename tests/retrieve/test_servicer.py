@@ -14,15 +14,15 @@ from dataclasses import replace
 import grpc
 import pytest
 
-from catalog.errors import EmbeddingError, RerankError, StoreError
-from catalog.localstack import free_port
-from catalog.settings import load_settings
-from retrieve.client import InvalidSearch, SearchClient, SearchError, SearchUnavailable, build_request, \
+from catalog_search.core.errors import EmbeddingError, RerankError, StoreError
+from catalog_search.app.localstack import free_port
+from catalog_search.core.settings import load_settings
+from catalog_search.retrieve.client import InvalidSearch, SearchClient, SearchError, SearchUnavailable, build_request, \
     format_table, response_to_dict
-from retrieve.domain import (CategoryFilter, Hit, InvalidRequest, SearchFilters, SearchRequest, SearchResponse,
+from catalog_search.retrieve.domain import (CategoryFilter, Hit, InvalidRequest, SearchFilters, SearchRequest, SearchResponse,
                              StageScores)
-from retrieve.proto import search_pb2 as pb
-from retrieve.servicer import (SERVICE_NAME, SearchServicer, request_from_proto, request_to_proto,
+from catalog_search.retrieve.proto import search_pb2 as pb
+from catalog_search.retrieve.servicer import (SERVICE_NAME, SearchServicer, request_from_proto, request_to_proto,
                                response_from_proto, response_to_proto)
 
 HIT_FULL = Hit(sku="EN-1", title="Drill", brand="Bosch", category="Tools > Drills", price=99.5, currency="USD",
@@ -222,7 +222,7 @@ def test_deadline_is_passed_through_as_a_live_callable():
 @pytest.fixture
 def running():
     """Start a server on a free port around a FakeSearcher; yields (server handle, fake, address)."""
-    from retrieve.server import start
+    from catalog_search.retrieve.server import start
     handles = []
 
     def make(fake=None):
@@ -342,8 +342,8 @@ def test_table_and_json_rendering():
 
 
 def test_serve_returns_a_started_grpc_server_and_rejects_a_busy_address():
-    from catalog.errors import ConfigError
-    from retrieve.server import serve
+    from catalog_search.core.errors import ConfigError
+    from catalog_search.retrieve.server import serve
 
     address = f"127.0.0.1:{free_port()}"
     settings = load_settings(grpc_address=address)

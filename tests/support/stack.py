@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from catalog.errors import StoreError
-from catalog.localstack import KafkaBroker, MilvusLiteServer, free_port
-from catalog.store.milvus import MilvusStore
+from catalog_search.core.errors import StoreError
+from catalog_search.app.localstack import KafkaBroker, MilvusLiteServer, free_port
+from catalog_search.adapters.milvus.store import MilvusStore
 
 __all__ = ["kafka_broker", "milvus_server", "milvus_store", "docker_requested", "KafkaEndpoint", "MilvusEndpoint"]
 

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from catalog.cli import main
-from catalog.errors import StoreError
-from catalog.settings import Settings
-from catalog.store.milvus import MilvusStore
-from ingest.app import make_batcher, make_processor
-from ingest.backfill import FileDeadLetterSink, backfill
+from catalog_search.app.cli import main
+from catalog_search.core.errors import StoreError
+from catalog_search.core.settings import Settings
+from catalog_search.adapters.milvus.store import MilvusStore
+from catalog_search.app.ingest_wiring import make_batcher, make_processor
+from catalog_search.ingest.backfill import FileDeadLetterSink, backfill
 from tests.ingest.kafka_env import IngestEnv, make_env
 
-SAMPLE = Path(__file__).resolve().parents[3] / "catalog" / "data" / "sample_catalog.jsonl"
+SAMPLE = Path(__file__).resolve().parents[3] / "app" / "data" / "sample_catalog.jsonl"
 QUERIES = {"q1": "black sneakers", "q2": "noise cancelling headphones", "q3": "laptop for students",
            "q4": "coffee maker", "q5": "cordless drill", "q6": "insulated water cup", "q7": "warm winter jacket",
            "q8": "phone"}

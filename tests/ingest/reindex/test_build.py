@@ -7,12 +7,12 @@ import threading
 import numpy as np
 import pytest
 
-from catalog.product import Product, embed_text, text_hash
-from ingest.batcher import Batcher
-from ingest.pipeline import Pipeline
-from ingest.processor import BatchProcessor
-from ingest.reindex.build import Interrupted, copy_rows, replay_rows
-from ingest.retry import RetryPolicy
+from catalog_search.core.product import Product, embed_text, text_hash
+from catalog_search.ingest.batcher import Batcher
+from catalog_search.ingest.pipeline import Pipeline
+from catalog_search.ingest.processor import BatchProcessor
+from catalog_search.ingest.reindex.build import Interrupted, copy_rows, replay_rows
+from catalog_search.ingest.retry import RetryPolicy
 from tests.ingest.fakes import RowsStore, ScriptedEmbedder
 
 

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from catalog.errors import ConfigError
-from catalog.events import Delete, Upsert, parse_event
-from catalog.product import Product
-from ingest.plan import Outcome, plan_batch
-from ingest.reindex import plan as P
+from catalog_search.core.errors import ConfigError
+from catalog_search.core.events import Delete, Upsert, parse_event
+from catalog_search.core.product import Product
+from catalog_search.ingest.plan import Outcome, plan_batch
+from catalog_search.ingest.reindex import plan as P
 
 E5 = P.Side("v1", "e5", 384, ("color",))
 
@@ -101,8 +101,8 @@ def test_next_steps_say_how_to_repoint_workers_and_roll_back():
 
 
 def test_next_steps_carry_every_setting_a_reindex_may_change():
-    from catalog.settings import load_settings
-    from ingest.reindex.run import ReindexResult, _steps
+    from catalog_search.core.settings import load_settings
+    from catalog_search.ingest.reindex.run import ReindexResult, _steps
 
     live = load_settings(milvus_collection="v1")
     new = live.model_copy(update={"milvus_collection": "v2", "bm25_analyzer": "multilingual", "milvus_index": "FLAT"})

@@ -14,11 +14,11 @@ import time
 import numpy as np
 import pytest
 
-from catalog.store.milvus import MilvusStore
-from evaluate.gate import JudgedSet
-from ingest.reindex.run import ReindexOptions, reindex
-from retrieve.app import make_searcher
-from retrieve.domain import SearchRequest
+from catalog_search.adapters.milvus.store import MilvusStore
+from catalog_search.evaluate.gate import JudgedSet
+from catalog_search.ingest.reindex.run import ReindexOptions, reindex
+from catalog_search.app.search_wiring import make_searcher
+from catalog_search.retrieve.domain import SearchRequest
 from tests.ingest.reindex.conftest import SAMPLE
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,174 @@
+"""Embedding backend for OpenAI-compatible servers (vLLM, SGLang) serving Qwen3-Embedding.
+
+* ``POST {base_url}/embeddings`` with ``dimensions`` (Matryoshka truncation done by the server) and
+  ``encoding_format: float``; ``batch_size`` texts per request, up to ``max_concurrency`` requests in flight
+  (a thread pool sharing one ``httpx.Client``); results come back in input order, L2-normalised
+  (``catalog.embedding.response``).
+* Client-side truncation keeps the FIRST ``max_input_tokens`` tokens of a text, measured with the server's
+  ``/tokenize`` and ``/detokenize`` where it has them (``catalog.embedding.truncation``).
+* Errors are mapped once (``catalog.embedding.http_errors``): connection errors, timeouts, HTTP 429 and 5xx ->
+  ``EmbeddingError(retriable=True)``; other 4xx -> ``EmbeddingError(retriable=False)`` carrying the server's
+  message; an over-long input -> ``InputTooLongError``; a malformed response -> non-retriable ``EmbeddingError``.
+  No retries here: the ingest layer decides.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import numpy as np
+
+from catalog_search.adapters.http import post
+from catalog_search.adapters.embedding.response import parse_embeddings
+from catalog_search.adapters.truncation import TokenTruncator
+from catalog_search.core.errors import EmbeddingError, InputTooLongError
+from catalog_search.core.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
+
+if TYPE_CHECKING:
+    from catalog_search.core.settings import Settings
+
+
+class OpenAIEmbedder:
+    """``Embedder`` for ``/v1/embeddings`` of vLLM or SGLang (see the module docstring)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        dim: int = 1024,
+        *,
+        api_key: str = "",
+        batch_size: int = 32,
+        max_concurrency: int = 4,
+        timeout_s: float = 30.0,
+        max_input_tokens: int | None = 1024,
+        query_instruction: str = DEFAULT_QUERY_INSTRUCTION,
+        query_template: str = QWEN3_QUERY_TEMPLATE,
+        send_dimensions: bool = True,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be >= 1")
+        if dim < 1:
+            raise ValueError("dim must be >= 1")
+        if max_input_tokens is not None and max_input_tokens < 1:
+            raise ValueError("max_input_tokens must be >= 1 or None (no client-side truncation)")
+        if "{query}" not in query_template:
+            raise ValueError("query_template must contain {query}")
+        self._base_url = base_url.rstrip("/")
+        self._model = model
+        self._dim = dim
+        self._batch_size = batch_size
+        self._max_concurrency = max_concurrency
+        self._query_instruction = query_instruction
+        self._query_template = query_template
+        self._send_dimensions = send_dimensions
+        headers = {"Accept": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        limits = httpx.Limits(max_connections=max_concurrency + 2, max_keepalive_connections=max_concurrency + 2)
+        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout_s), limits=limits,
+                                    transport=transport)
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._truncator = TokenTruncator(self._client, self._base_url, model, max_input_tokens)
+        self._closed = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> OpenAIEmbedder:
+        return cls(
+            base_url=settings.embed_base_url,
+            model=settings.embed_model,
+            dim=settings.dim,
+            api_key=settings.embed_api_key,
+            batch_size=settings.embed_batch_size,
+            max_concurrency=settings.embed_max_concurrency,
+            timeout_s=settings.embed_timeout_s,
+            max_input_tokens=settings.embed_max_input_tokens,
+            query_instruction=settings.query_instruction,
+            query_template=settings.query_template,
+            transport=transport,
+        )
+
+    # -- Embedder protocol -------------------------------------------------------------------------------------
+
+    @property
+    def model_id(self) -> str:
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(list(texts))
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed([self.format_query(t) for t in texts])
+
+    def format_query(self, query: str) -> str:
+        return self._query_template.format(instruction=self._query_instruction, query=query)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        self._client.close()
+
+    def __enter__(self) -> OpenAIEmbedder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- batching ----------------------------------------------------------------------------------------------
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise EmbeddingError("embedder is closed", retriable=False)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self._max_concurrency, thread_name_prefix="embed")
+            return self._pool
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise EmbeddingError(f"input {i} is {type(t).__name__}, not str", retriable=False)
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        starts = list(range(0, len(texts), self._batch_size))
+        if len(starts) == 1 or self._max_concurrency == 1:
+            parts = [self._embed_batch(texts[s:s + self._batch_size], s) for s in starts]
+        else:
+            pool = self._executor()
+            futures = [pool.submit(self._embed_batch, texts[s:s + self._batch_size], s) for s in starts]
+            try:
+                parts = [f.result() for f in futures]   # re-raises the first failed batch, in input order
+            finally:
+                for f in futures:
+                    f.cancel()
+        return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+
+    def _embed_batch(self, texts: list[str], offset: int) -> np.ndarray:
+        texts = [self._truncator.truncate(t) for t in texts]
+        payload: dict[str, Any] = {"model": self._model, "input": texts, "encoding_format": "float"}
+        if self._send_dimensions:
+            payload["dimensions"] = self._dim
+        try:
+            response = post(self._client, f"{self._base_url}/embeddings", payload)
+        except InputTooLongError as exc:
+            index = offset if len(texts) == 1 else None
+            where = f"input {offset}" if len(texts) == 1 else f"one of inputs {offset}..{offset + len(texts) - 1}"
+            raise InputTooLongError(f"{where} is too long for the model: {exc}", index=index) from exc
+        return parse_embeddings(response, len(texts), self._dim)

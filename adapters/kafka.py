@@ -1,0 +1,114 @@
+"""Kafka adapters (kafka-python): consumer and producer factories, topic set-up, the dead-letter sink.
+
+kafka-python errors are mapped here, once, to ``BrokerError`` (retriable unless the error says otherwise).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from catalog_search.core.errors import BrokerError
+from catalog_search.core.settings import Settings
+from catalog_search.ingest.dead_letters import DeadLetter
+from catalog_search.ingest.records import SourceRecord
+
+log = logging.getLogger(__name__)
+SEND_TIMEOUT_S = 30.0
+
+
+def broker_error(action: str, exc: BaseException) -> BrokerError:
+    """kafka-python marks its own errors retriable or not (an unreachable cluster is a retriable timeout)."""
+    retriable = bool(getattr(exc, "retriable", False))
+    return BrokerError(f"kafka {action} failed: {type(exc).__name__}: {exc}", retriable=retriable)
+
+
+def make_consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
+    """A consumer in the ingest group; offsets are committed by hand, only after a batch is durable."""
+    config: dict[str, Any] = dict(
+        bootstrap_servers=settings.kafka_bootstrap.split(","),
+        group_id=settings.kafka_group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
+        max_partition_fetch_bytes=max(1_048_576, settings.max_event_bytes * 2),
+        client_id="catalog-ingest",
+    )
+    config.update(overrides)
+    try:
+        return KafkaConsumer(**config)
+    except KafkaError as exc:
+        raise broker_error("connect (consumer)", exc) from exc
+
+
+def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
+    config: dict[str, Any] = dict(
+        bootstrap_servers=settings.kafka_bootstrap.split(","),
+        acks="all",
+        linger_ms=5,
+        max_request_size=max(1_048_576, settings.max_event_bytes * 4),
+        client_id="catalog-producer",
+    )
+    config.update(overrides)
+    try:
+        return KafkaProducer(**config)
+    except KafkaError as exc:
+        raise broker_error("connect (producer)", exc) from exc
+
+
+def ensure_topics(settings: Settings, topics: Iterable[str], *, partitions: int = 3) -> None:
+    """Create topics that do not exist yet (idempotent)."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","), client_id="catalog-admin")
+    except KafkaError as exc:
+        raise broker_error("connect (admin)", exc) from exc
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in dict.fromkeys(topics) if t not in existing]
+        if missing:
+            try:
+                admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing])
+                log.info("created topics %s", missing)
+            except TopicAlreadyExistsError:
+                pass
+    except KafkaError as exc:
+        raise broker_error("create topics", exc) from exc
+    finally:
+        admin.close()
+
+
+def to_source_record(message: Any) -> SourceRecord:
+    return SourceRecord(topic=message.topic, partition=message.partition, offset=message.offset, key=message.key,
+                        value=message.value, timestamp_ms=message.timestamp if message.timestamp >= 0 else None)
+
+
+def send_all(producer: KafkaProducer, messages: Sequence[tuple[str, bytes | None, bytes | None]],
+             headers: list[tuple[str, bytes]] | None = None) -> None:
+    """Send (topic, key, value) messages and wait until every one is acknowledged."""
+    try:
+        futures = [producer.send(topic, key=key, value=value, headers=headers or []) for topic, key, value in messages]
+        producer.flush(timeout=SEND_TIMEOUT_S)
+        for future in futures:
+            future.get(timeout=SEND_TIMEOUT_S)
+    except KafkaError as exc:
+        raise broker_error("produce", exc) from exc
+
+
+class KafkaDeadLetterSink:
+    """Publishes dead letters to ``<topic>.dlq`` and waits for the broker's acknowledgement."""
+
+    def __init__(self, producer: KafkaProducer, topic: str) -> None:
+        self.producer = producer
+        self.topic = topic
+
+    def publish(self, letters: Sequence[DeadLetter]) -> None:
+        if letters:
+            send_all(self.producer, [(self.topic, letter.record.key, letter.to_bytes()) for letter in letters],
+                     headers=[("content-type", b"application/vnd.catalog.dead-letter+json")])

@@ -1,0 +1,92 @@
+"""Milvus calls of the searcher (one attempt each, mapped to ``StoreError``) and exact dense scoring in numpy.
+
+The exact path is used when a filter matches few products (``count_matching`` <= the exact threshold): every
+matching row is fetched with its dense vector and scored here, so no ANN approximation (HNSW's recall drop under
+selective filters) can hide a matching product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from catalog_search.adapters.milvus import schema as S
+from catalog_search.adapters.milvus.errors import NO_CLIENT_RETRY, is_lite_empty_result, mapped
+from catalog_search.adapters.milvus.rows import in_filter
+
+QUERY_LIMIT_MAX = 16_384          # Milvus' limit on query/search ``limit`` (topk)
+HIT_FIELDS: tuple[str, ...] = (S.SKU, S.TITLE, S.BRAND, S.CATEGORY, S.PRICE, S.CURRENCY, S.IN_STOCK, S.EMBED_TEXT)
+
+Ranked = list[tuple[str, float]]
+
+
+def cosine_ranked(query: np.ndarray, skus: Sequence[str], vectors: np.ndarray) -> Ranked:
+    """``(sku, cosine)`` for every row, best first (ties by sku); zero vectors score 0."""
+    if not len(skus):
+        return []
+    q = np.asarray(query, dtype=np.float64).reshape(-1)
+    m = np.asarray(vectors, dtype=np.float64).reshape(len(skus), -1)
+    norms = np.linalg.norm(m, axis=1) * (np.linalg.norm(q) or 1.0)
+    scores = np.divide(m @ q, norms, out=np.zeros(len(skus)), where=norms > 0)
+    order = sorted(range(len(skus)), key=lambda i: (-scores[i], skus[i]))
+    return [(skus[i], float(scores[i])) for i in order]
+
+
+def _query(client: Any, collection: str, expr: str, fields: list[str], limit: int, timeout: float,
+           what: str) -> list[dict[str, Any]]:
+    with mapped(f"{what} on {collection}"):
+        try:
+            return client.query(collection, filter=expr, output_fields=fields, limit=limit, timeout=timeout,
+                                 **NO_CLIENT_RETRY)
+        except Exception as exc:
+            if is_lite_empty_result(exc):      # Milvus Lite 2.5.1: an empty result on ARRAY collections raises
+                return []
+            raise
+
+
+def count_matching(client: Any, collection: str, expr: str, timeout: float) -> int:
+    with mapped(f"count on {collection}"):
+        rows = client.query(collection, filter=expr, output_fields=["count(*)"], timeout=timeout, **NO_CLIENT_RETRY)
+    return int(rows[0]["count(*)"]) if rows else 0
+
+
+def fetch_vectors(client: Any, collection: str, expr: str, *, limit: int,
+                  timeout: float) -> tuple[list[str], np.ndarray]:
+    """Every row matching ``expr`` (up to ``limit``): its sku and dense vector."""
+    rows = _query(client, collection, expr, [S.SKU, S.DENSE], min(limit, QUERY_LIMIT_MAX), timeout, "exact fetch")
+    skus = [r[S.SKU] for r in rows]
+    vectors = np.asarray([r[S.DENSE] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    return skus, vectors
+
+
+def _search(client: Any, collection: str, data: list[Any], field: str, metric: str, expr: str, limit: int,
+            timeout: float, what: str) -> Ranked:
+    with mapped(f"{what} on {collection}"):
+        result = client.search(collection, data=data, anns_field=field, filter=expr,
+                               limit=min(limit, QUERY_LIMIT_MAX), search_params={"metric_type": metric},
+                               output_fields=[], timeout=timeout, **NO_CLIENT_RETRY)
+    hits = result[0] if result else []
+    return [(str(h["id"]), float(h["distance"])) for h in hits]
+
+
+def ann_dense(client: Any, collection: str, expr: str, query: np.ndarray, *, limit: int, timeout: float) -> Ranked:
+    """Dense ANN search; the COSINE "distance" Milvus returns is the cosine similarity (higher = closer)."""
+    vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
+    return _search(client, collection, [vector], S.DENSE, S.DENSE_METRIC, expr, limit, timeout, "dense search")
+
+
+def bm25(client: Any, collection: str, expr: str, text: str, *, limit: int, timeout: float) -> Ranked:
+    """BM25 over ``embed_text`` (the collection's BM25 function analyses ``text`` like the documents)."""
+    return _search(client, collection, [text], S.SPARSE, S.SPARSE_METRIC, expr, limit, timeout, "bm25 search")
+
+
+def hydrate(client: Any, collection: str, expr: str, skus: Sequence[str], *,
+            timeout: float) -> dict[str, dict[str, Any]]:
+    """The hit fields of ``skus`` that still match ``expr`` (a product deleted meanwhile drops out)."""
+    if not skus:
+        return {}
+    where = f"{in_filter(S.SKU, list(skus))} and ({expr})"
+    rows = _query(client, collection, where, list(HIT_FIELDS), len(skus), timeout, "hydrate")
+    return {r[S.SKU]: r for r in rows}

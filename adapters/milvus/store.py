@@ -1,0 +1,266 @@
+"""``MilvusStore``: the ``VectorStore`` on a Milvus server or Milvus Lite (in-process ``*.db`` or its TCP server).
+
+Ingest writes the physical collection (``collection``); searchers read through ``alias``. On a Milvus server the alias
+is a native Milvus alias; on Milvus Lite, which has no aliases, it is a row of the registry collection
+(``catalog.store.aliases``). ``resolve_alias`` / ``set_alias`` hide the difference, so searchers call
+``resolve_alias`` once per (re)load and a reindex calls ``set_alias`` to switch.
+
+Every pymilvus / gRPC exception is mapped exactly once into ``StoreError`` (``retriable`` decided by
+``catalog.store.milvus_errors``); the adapter never retries (pymilvus' own channel reconnects are bounded by
+``timeout_s``). Rows are converted by ``catalog.store.rows``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from catalog_search.core.errors import ConfigError, StoreError
+from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, Product
+from catalog_search.adapters.milvus import schema as S
+from catalog_search.adapters.milvus.aliases import ALIAS_REGISTRY, LiteAliasRegistry, NativeAliases
+from catalog_search.core.store import StoreCounts
+from catalog_search.adapters.milvus.analyzers import ANALYZERS, DEFAULT_ANALYZER, has_cjk
+from catalog_search.adapters.milvus.collection import check_catalog_collection, create_if_missing, ensure_indexes
+from catalog_search.adapters.milvus.errors import (NO_CLIENT_RETRY, is_lite_empty_result, is_unimplemented, map_error, mapped,
+                                         quiet_pymilvus_logging)
+from catalog_search.adapters.milvus.rows import escape_string, in_filter, product_to_row, row_to_product
+
+__all__ = ["ALIAS_REGISTRY", "FETCH_CHUNK", "MilvusStore", "escape_string", "in_filter", "is_lite_uri"]
+
+log = logging.getLogger(__name__)
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+FETCH_CHUNK = 512
+
+
+def is_lite_uri(uri: str) -> bool:
+    """True for an in-process Milvus Lite path (``./x.db``); a TCP Lite server is detected by probing."""
+    return uri.endswith(".db") and "://" not in uri
+
+
+class MilvusStore:
+    """``VectorStore`` over one physical Milvus collection plus the alias searchers read."""
+
+    def __init__(self, *, uri: str, collection: str, alias: str, dim: int, token: str = "",
+                 index: str = "auto", timeout_s: float = 30.0, analyzer: str = DEFAULT_ANALYZER,
+                 embed_attributes: Sequence[str] = DEFAULT_EMBED_ATTRIBUTES,
+                 client_factory: Callable[[], Any] | None = None) -> None:
+        for label, name in (("collection", collection), ("alias", alias)):
+            if not _NAME_RE.match(name):
+                raise ConfigError(f"invalid Milvus {label} name {name!r}: letters, digits and _ only, not starting "
+                                  "with a digit, at most 255 chars")
+        if collection == alias:
+            raise ConfigError(f"Milvus collection and alias must differ (both {collection!r})")
+        if dim < 2:
+            raise ConfigError(f"dense dim must be >= 2, got {dim}")
+        if index.upper() not in ("AUTO", "HNSW", "FLAT", "IVF_FLAT"):
+            raise ConfigError(f"unknown Milvus index {index!r}")
+        if analyzer not in ANALYZERS:
+            raise ConfigError(f"unknown BM25 analyzer {analyzer!r}; expected one of {', '.join(ANALYZERS)}")
+        self.analyzer = analyzer
+        self._warned_cjk = False
+        self.uri = uri
+        self.token = token
+        self.collection = collection
+        self.alias = alias
+        self.dim = dim
+        self.index_setting = index
+        self.timeout_s = timeout_s
+        self.embed_attributes = tuple(embed_attributes)
+        self._client_factory = client_factory
+        self._client: Any = None
+        self._lite: bool | None = True if is_lite_uri(uri) else None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "MilvusStore":
+        return cls(uri=settings.milvus_uri, token=settings.milvus_token, collection=settings.milvus_collection,
+                   alias=settings.milvus_alias, dim=settings.dim, index=settings.milvus_index,
+                   timeout_s=settings.milvus_timeout_s, embed_attributes=settings.embed_attributes,
+                   analyzer=settings.bm25_analyzer)
+
+    # -- plumbing -----------------------------------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        """The connected ``MilvusClient`` (created on first use; connection errors raise ``StoreError``)."""
+        with self._lock:
+            if self._client is None:
+                with mapped("connect"):
+                    if self._client_factory is not None:
+                        self._client = self._client_factory()
+                    else:
+                        from pymilvus import MilvusClient
+                        quiet_pymilvus_logging()
+                        # A private connection alias: pymilvus shares one connection per uri+token by default and
+                        # any other MilvusClient.close() on the same uri would tear ours down.
+                        self._client = MilvusClient(uri=self.uri, token=self.token, timeout=self.timeout_s,
+                                                    alias=f"catalog-store-{uuid.uuid4().hex}")
+            return self._client
+
+    @property
+    def is_lite(self) -> bool:
+        """Milvus Lite (in-process or its TCP server): no HNSW, no aliases. Probed once via GetVersion."""
+        if self._lite is None:
+            client = self.client
+            try:
+                client.get_server_version(timeout=self.timeout_s)
+                self._lite = False
+            except Exception as exc:
+                if is_unimplemented(exc):
+                    self._lite = True
+                else:
+                    raise map_error(exc, "get_server_version") from exc
+        return self._lite
+
+    @property
+    def dense_index(self) -> S.DenseIndex:
+        return S.resolve_dense_index(self.index_setting, lite=self.is_lite)
+
+    # -- collection lifecycle -----------------------------------------------------------------------------------
+    def ensure_collection(self) -> None:
+        """Create the collection + indexes if missing, check its dim, load it, point the alias at it if missing.
+
+        Idempotent and safe to race with another process doing the same. An existing alias is never re-pointed.
+        """
+        lite = self.is_lite
+        c = self.client
+        dense, t = self.dense_index, self.timeout_s
+        with mapped(f"ensure_collection {self.collection}"):
+            create_if_missing(c, self.collection, dim=self.dim, dense_index=dense, analyzer=self.analyzer,
+                              timeout_s=t)
+            check_catalog_collection(c, self.collection, dim=self.dim, analyzer=self.analyzer, timeout_s=t)
+            ensure_indexes(c, self.collection, dense_index=dense, lite=lite, timeout_s=t)
+            c.load_collection(self.collection, timeout=t, **NO_CLIENT_RETRY)
+        if self.alias_target(self.alias) is None:
+            self._create_alias_if_missing(self.alias, self.collection)
+
+    def drop_collection(self, name: str | None = None) -> None:
+        """Drop a physical collection (default: ours). Used by tests and by reindex clean-up."""
+        c = self.client
+        with mapped("drop_collection"):
+            c.drop_collection(name or self.collection, timeout=self.timeout_s, **NO_CLIENT_RETRY)
+
+    # -- alias --------------------------------------------------------------------------------------------------
+    def _aliases(self, client: Any) -> NativeAliases | LiteAliasRegistry:
+        return LiteAliasRegistry(client, self.timeout_s) if self.is_lite else NativeAliases(client, self.timeout_s)
+
+    def alias_target(self, alias: str | None = None) -> str | None:
+        """The collection ``alias`` points at, or None if the alias does not exist."""
+        alias = alias or self.alias
+        c = self.client
+        if not self.is_lite:
+            return NativeAliases(c, self.timeout_s).target(alias)     # maps its own errors
+        with mapped(f"resolve alias {alias}"):
+            return LiteAliasRegistry(c, self.timeout_s).target(alias)
+
+    def resolve_alias(self, alias: str | None = None) -> str:
+        """The collection searchers must read for ``alias`` (default: ours); a missing alias is a StoreError."""
+        alias = alias or self.alias
+        target = self.alias_target(alias)
+        if target is None:
+            raise StoreError(f"alias {alias!r} does not exist yet (run the ingest worker or "
+                             "`ensure_collection` first)", retriable=False)
+        return target
+
+    def set_alias(self, alias: str, collection: str) -> None:
+        """Point ``alias`` at ``collection`` (create or switch; one atomic operation in both modes)."""
+        if not _NAME_RE.match(alias):
+            raise ConfigError(f"invalid alias name {alias!r}")
+        c = self.client
+        with mapped(f"set_alias {alias} -> {collection}"):
+            if not c.has_collection(collection, timeout=self.timeout_s, **NO_CLIENT_RETRY):
+                raise StoreError(f"cannot point alias {alias!r} at missing collection {collection!r}",
+                                 retriable=False)
+            self._aliases(c).set(alias, collection)
+        log.info("alias %s -> %s", alias, collection)
+
+    def drop_alias(self, alias: str | None = None) -> None:
+        alias = alias or self.alias
+        c = self.client
+        with mapped(f"drop_alias {alias}"):
+            self._aliases(c).delete(alias)
+
+    def _create_alias_if_missing(self, alias: str, collection: str) -> None:
+        c = self.client
+        with mapped(f"create alias {alias}"):
+            self._aliases(c).set_if_missing(alias, collection)
+
+    # -- rows ---------------------------------------------------------------------------------------------------
+    def fetch(self, skus: Sequence[str]) -> dict[str, Product]:
+        unique = list(dict.fromkeys(skus))
+        out: dict[str, Product] = {}
+        c = self.client
+        fields = [*S.PRODUCT_FIELDS, S.DENSE]
+        for start in range(0, len(unique), FETCH_CHUNK):
+            chunk = unique[start:start + FETCH_CHUNK]
+            with mapped(f"fetch from {self.collection}"):
+                try:
+                    rows = c.query(self.collection, filter=in_filter(S.SKU, chunk), output_fields=fields,
+                                   limit=len(chunk), consistency_level="Strong", timeout=self.timeout_s, **NO_CLIENT_RETRY)
+                except Exception as exc:
+                    if not (self.is_lite and is_lite_empty_result(exc)):
+                        raise
+                    rows = []
+            for row in rows:
+                product = row_to_product(row)
+                out[product.sku] = product
+        return out
+
+    def upsert(self, products: Sequence[Product]) -> None:
+        if not products:
+            return
+        latest: dict[str, Product] = {}
+        for p in products:                       # one row per sku per request: the last one wins
+            latest[p.sku] = p
+        rows = [product_to_row(p, dim=self.dim, collection=self.collection, embed_attributes=self.embed_attributes)
+                for p in latest.values()]
+        self._warn_unsegmented(rows)
+        c = self.client
+        if self.is_lite:
+            quoted = [sku for sku in latest if "'" in sku]
+            if quoted:
+                # Milvus Lite 2.5.1 fails upsert/delete of primary keys containing ' with "internal error" (code 5)
+                # every time (insert works but would duplicate rows), so refuse up front instead of retrying.
+                raise StoreError(f"Milvus Lite cannot upsert skus containing a single quote: {quoted[:5]!r}; use a "
+                                 "Milvus server for such catalogs", retriable=False)
+        with mapped(f"upsert into {self.collection}"):
+            c.upsert(self.collection, rows, timeout=self.timeout_s, **NO_CLIENT_RETRY)
+
+    def _warn_unsegmented(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Once per store: CJK text written with the ``english`` BM25 analyzer gets no word segmentation."""
+        if self.analyzer != "english" or self._warned_cjk:
+            return
+        sample = next((r[S.SKU] for r in rows if has_cjk(r[S.EMBED_TEXT])), None)
+        if sample is not None:
+            self._warned_cjk = True
+            log.warning("product %s has Chinese/Japanese/Korean text but the BM25 analyzer is english, which does not "
+                        "segment it (dense search still finds it); for such catalogs set CATALOG_BM25_ANALYZER="
+                        "multilingual and reindex (catalog-search reindex --bm25-analyzer multilingual)", sample)
+
+    def counts(self) -> StoreCounts:
+        c = self.client
+        with mapped(f"count {self.collection}"):
+            live, dead = (int(c.query(self.collection, filter=f"{S.DELETED} == {deleted}", output_fields=["count(*)"],
+                                      consistency_level="Strong", timeout=self.timeout_s, **NO_CLIENT_RETRY)[0]["count(*)"])
+                          for deleted in ("false", "true"))
+        return StoreCounts(live=live, tombstoned=dead)
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception as exc:  # noqa: BLE001 - closing must not fail shutdown
+                log.debug("closing milvus client: %s", exc)
+
+    def __enter__(self) -> "MilvusStore":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

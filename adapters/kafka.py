@@ -31,14 +31,14 @@ def broker_error(action: str, exc: BaseException) -> BrokerError:
 def make_consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
     """A consumer in the ingest group; offsets are committed by hand, only after a batch is durable."""
     config: dict[str, Any] = dict(
-        bootstrap_servers=settings.kafka_bootstrap.split(","),
-        group_id=settings.kafka_group,
+        bootstrap_servers=settings.kafka.bootstrap.split(","),
+        group_id=settings.kafka.group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        session_timeout_ms=settings.kafka_session_timeout_ms,
-        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
-        max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
-        max_partition_fetch_bytes=max(1_048_576, settings.max_event_bytes * 2),
+        session_timeout_ms=settings.kafka.session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka.heartbeat_interval_ms,
+        max_poll_interval_ms=settings.kafka.max_poll_interval_ms,
+        max_partition_fetch_bytes=max(1_048_576, settings.ingest.max_event_bytes * 2),
         client_id="catalog-ingest",
     )
     config.update(overrides)
@@ -50,10 +50,10 @@ def make_consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
 
 def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
     config: dict[str, Any] = dict(
-        bootstrap_servers=settings.kafka_bootstrap.split(","),
+        bootstrap_servers=settings.kafka.bootstrap.split(","),
         acks="all",
         linger_ms=5,
-        max_request_size=max(1_048_576, settings.max_event_bytes * 4),
+        max_request_size=max(1_048_576, settings.ingest.max_event_bytes * 4),
         client_id="catalog-producer",
     )
     config.update(overrides)
@@ -66,7 +66,7 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
 def ensure_topics(settings: Settings, topics: Iterable[str], *, partitions: int = 3) -> None:
     """Create topics that do not exist yet (idempotent)."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","), client_id="catalog-admin")
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap.split(","), client_id="catalog-admin")
     except KafkaError as exc:
         raise broker_error("connect (admin)", exc) from exc
     try:

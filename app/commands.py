@@ -29,14 +29,14 @@ def run_kafka_worker(settings: Settings, *, until_idle_s: float | None, handle_s
     from catalog_search.ingest.metrics import IngestMetrics
     from catalog_search.ingest.worker import IngestWorker
 
-    ensure_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+    ensure_topics(settings, [settings.kafka.topic, settings.kafka.dlq])
     metrics = IngestMetrics()
-    if settings.metrics_port:
-        metrics.serve(settings.metrics_port)
+    if settings.ingest.metrics_port:
+        metrics.serve(settings.ingest.metrics_port)
     producer = make_producer(settings)
     try:
-        processor = make_processor(settings, KafkaDeadLetterSink(producer, settings.dlq_topic), metrics=metrics)
-        worker = IngestWorker(make_consumer(settings), settings.kafka_topic, processor, make_batcher(settings))
+        processor = make_processor(settings, KafkaDeadLetterSink(producer, settings.kafka.dlq), metrics=metrics)
+        worker = IngestWorker(make_consumer(settings), settings.kafka.topic, processor, make_batcher(settings))
         if handle_signals:
             worker.install_signal_handlers()
         return worker.run(until_idle_s=until_idle_s).as_dict()
@@ -60,7 +60,7 @@ def ingest_file(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def publish(args: argparse.Namespace, settings: Settings) -> int:
-    topic = args.topic or settings.kafka_topic
+    topic = args.topic or settings.kafka.topic
     count = publish_file(settings, args.path, topic)
     print(f"published {count} events to {topic}", file=sys.stderr)
     return 0
@@ -136,7 +136,7 @@ def stats(args: argparse.Namespace, settings: Settings) -> int:
         counts = store.counts()
     finally:
         store.close()
-    data = {"collection": settings.milvus_collection, "live": counts.live, "tombstoned": counts.tombstoned}
+    data = {"collection": settings.milvus.collection, "live": counts.live, "tombstoned": counts.tombstoned}
     print_json(data) if args.json else print(f"{data['collection']}: {counts.live} live, {counts.tombstoned} tombstoned")
     return 0
 
@@ -173,7 +173,7 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_search.retrieve.client import InvalidSearch, SearchClient, SearchError, SearchUnavailable, format_table, \
         response_to_json
 
-    address = args.address or settings.grpc_address
+    address = args.address or settings.grpc.address
     try:
         with SearchClient(address, timeout_s=args.timeout) as client:
             resp = client.search(args.query, top_k=args.top_k, categories=args.category, brands=args.brand,

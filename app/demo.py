@@ -31,22 +31,22 @@ def run_demo(settings: Settings, data_dir: Path) -> int:
     print(f"starting the embedded stack in {data_dir} (Tansu Kafka-compatible broker + Milvus Lite server)")
     with LocalStack(data_dir, kafka_port=free_port(), milvus_port=free_port()) as stack:
         # The sample catalog is half Chinese: BM25 needs jieba unless CATALOG_BM25_ANALYZER says otherwise.
-        analyzer = settings.bm25_analyzer if "bm25_analyzer" in settings.model_fields_set else "multilingual"
-        settings = settings.model_copy(update=dict(
+        analyzer = settings.milvus.bm25_analyzer if "bm25_analyzer" in settings.milvus.model_fields_set else "multilingual"
+        settings = settings.replace(**dict(
             kafka_bootstrap=stack.kafka.bootstrap, milvus_uri=stack.milvus.uri, bm25_analyzer=analyzer,
             kafka_session_timeout_ms=6000, kafka_max_poll_interval_ms=10_000))
-        print(f"  broker {stack.kafka.bootstrap}, milvus {stack.milvus.uri}, embedder {settings.embed_backend} "
-              f"({settings.dim}-d), BM25 analyzer {analyzer}\n")
+        print(f"  broker {stack.kafka.bootstrap}, milvus {stack.milvus.uri}, embedder {settings.embed.backend} "
+              f"({settings.embed.vector_dim}-d), BM25 analyzer {analyzer}\n")
         for title, name in (("sample catalog", "sample_catalog.jsonl"), ("change stream", "sample_changes.jsonl")):
-            count = publish_file(settings, sample_file(name), settings.kafka_topic)
-            print(f"published the {title}: {count} events -> {settings.kafka_topic}")
+            count = publish_file(settings, sample_file(name), settings.kafka.topic)
+            print(f"published the {title}: {count} events -> {settings.kafka.topic}")
             started = time.monotonic()
             counters = run_kafka_worker(settings, until_idle_s=IDLE_S)
             seconds = time.monotonic() - started - IDLE_S
             print("  ingested: " + ", ".join(f"{k}={counters[k]}" for k in COUNTER_KEYS)
                   + f" (~{max(seconds, 0):.1f}s incl. group join)\n")
         _print_landed(settings)
-        _search_demo(settings.model_copy(update=dict(grpc_address=f"127.0.0.1:{free_port()}")))
+        _search_demo(settings.replace(**dict(grpc_address=f"127.0.0.1:{free_port()}")))
     return 0
 
 
@@ -62,10 +62,10 @@ def _search_demo(settings: Settings) -> None:
     from catalog_search.retrieve.server import start
 
     server = start(settings)
-    print(f"\nretrieval gRPC server on {settings.grpc_address} (rerank backend: {settings.rerank_backend}"
-          + (", set CATALOG_RERANK_BACKEND=vllm|local to rerank)" if settings.rerank_backend == "none" else ")"))
+    print(f"\nretrieval gRPC server on {settings.grpc.address} (rerank backend: {settings.rerank.backend}"
+          + (", set CATALOG_RERANK_BACKEND=vllm|local to rerank)" if settings.rerank.backend == "none" else ")"))
     try:
-        with SearchClient(settings.grpc_address, timeout_s=10.0) as client:
+        with SearchClient(settings.grpc.address, timeout_s=10.0) as client:
             for query, filters in DEMO_SEARCHES:
                 shown = ", ".join(f"{k}={v}" for k, v in filters.items())
                 print(f"\n$ catalog-search search {query!r}" + (f"  [{shown}]" if shown else ""))
@@ -79,7 +79,7 @@ def _print_landed(settings: Settings) -> None:
     store = MilvusStore.from_settings(settings)
     try:
         counts = store.counts()
-        print(f"Milvus collection {settings.milvus_collection} (alias {settings.milvus_alias}): "
+        print(f"Milvus collection {settings.milvus.collection} (alias {settings.milvus.alias}): "
               f"{counts.live} live products, {counts.tombstoned} tombstones")
         changed = _changed_skus(sample_file("sample_changes.jsonl"))
         rows = store.fetch(changed[:6])

@@ -20,14 +20,14 @@ GATE_FAILED = 3
 
 def default_note(settings: Settings) -> str:
     """What the ``default`` config resolves to under these settings."""
-    if settings.search_fusion == "rrf":
+    if settings.search.fusion == "rrf":
         return "RRF k=60"
-    return f"weighted min-max, alpha(dense)={settings.search_alpha:g}"
+    return f"weighted min-max, alpha(dense)={settings.search.alpha:g}"
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        configs = C.select(args.config, settings.rerank_backend != "none", default_note(settings))
+        configs = C.select(args.config, settings.rerank.backend != "none", default_note(settings))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     if args.limit_queries is not None and args.limit_queries < 1:
@@ -57,12 +57,12 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.sweep_candidates:
         default = C.available(False, default_note(settings))["default"]
         # the searcher searches max(CATALOG_SEARCH_CANDIDATES, request candidates) deep: let the request decide
-        shallow = prepared.settings.model_copy(update={"search_candidates": 1})
+        shallow = prepared.settings.replace(**{"search_candidates": 1})
         sweep = evaluate(shallow, C.sweep(default, args.sweep_candidates), queries, qrels, gains=args.gains,
                          progress=progress)
     meta = {"products": prepared.products, "collection": prepared.collection, "reused": prepared.reused,
             "ingest_s": round(prepared.ingest_seconds, 1), "queries": results[0].queries if results else 0,
-            "embedding": prepared.settings.embed_backend, "gains": args.gains}
+            "embedding": prepared.settings.embed.backend, "gains": args.gains}
     if args.out:
         paths = report.write(results, meta, args.out, sweep)
         print(f"wrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)

@@ -16,13 +16,13 @@ from catalog_search.ingest.retry import RetryPolicy
 
 
 def make_retry(settings: Settings, metrics: IngestMetrics) -> RetryPolicy:
-    return RetryPolicy(initial_s=settings.retry_initial_s, max_s=settings.retry_max_s,
+    return RetryPolicy(initial_s=settings.retry.initial_s, max_s=settings.retry.max_s,
                        on_retry=lambda exc, _wait: metrics.retries.labels(type(exc).__name__).inc())
 
 
 def make_batcher(settings: Settings) -> Batcher:
-    return Batcher(max_events=settings.batch_max_events, max_bytes=settings.batch_max_bytes,
-                   max_wait_s=settings.batch_max_wait_ms / 1000)
+    return Batcher(max_events=settings.ingest.max_events, max_bytes=settings.ingest.max_bytes,
+                   max_wait_s=settings.ingest.max_wait_ms / 1000)
 
 
 def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: MilvusStore | None = None,
@@ -32,7 +32,7 @@ def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: M
     if store is None:
         store = MilvusStore.from_settings(settings)
         retry.call("create or open the collection", store.ensure_collection)   # Milvus may still be starting
-    cache = TTLCache(settings.embed_cache_size, math.inf) if settings.embed_cache_size else None
-    pipeline = Pipeline(make_embedder(settings), store, embed_attributes=settings.embed_attributes,
+    cache = TTLCache(settings.embed.cache_size, math.inf) if settings.embed.cache_size else None
+    pipeline = Pipeline(make_embedder(settings), store, embed_attributes=settings.embed.attributes,
                         text_cache=cache)
-    return BatchProcessor(pipeline, dead_letters, retry, max_event_bytes=settings.max_event_bytes, metrics=metrics)
+    return BatchProcessor(pipeline, dead_letters, retry, max_event_bytes=settings.ingest.max_event_bytes, metrics=metrics)

@@ -33,9 +33,9 @@ def new_settings(live: Settings, args: argparse.Namespace) -> Settings:
         value = getattr(args, option, None)
         if value is not None:
             overrides[name] = value
-    if "embed_backend" in overrides and args.embed_dim is None and overrides["embed_backend"] != live.embed_backend:
+    if "embed_backend" in overrides and args.embed_dim is None and overrides["embed_backend"] != live.embed.backend:
         overrides["embed_dim"] = None          # the new backend's default dim, not the live one's
-    return load_settings(**{**live.model_dump(), **overrides})
+    return live.replace(**overrides)
 
 
 def options(args: argparse.Namespace) -> Any:
@@ -80,8 +80,8 @@ def run_reindex(args: argparse.Namespace, live: Settings) -> int:
     try:
         result = reindex(live, new, opts, on_phase=phase)
     except KeyboardInterrupt:
-        where = (f"after the swap: alias {live.milvus_alias} -> {new.milvus_collection}" if "swapped" in seen
-                 else f"before the swap: alias {live.milvus_alias} unchanged, {new.milvus_collection} incomplete")
+        where = (f"after the swap: alias {live.milvus.alias} -> {new.milvus.collection}" if "swapped" in seen
+                 else f"before the swap: alias {live.milvus.alias} unchanged, {new.milvus.collection} incomplete")
         print(f"reindex interrupted {where}", file=sys.stderr)
         raise
     if args.json:
@@ -117,18 +117,18 @@ def run_alias(args: argparse.Namespace, settings: Settings) -> int:
     store = MilvusStore.from_settings(settings)
     try:
         if args.set:
-            before = store.alias_target(settings.milvus_alias)
-            store.set_alias(settings.milvus_alias, args.set)
-            print(f"alias {settings.milvus_alias}: {before} -> {args.set}")
+            before = store.alias_target(settings.milvus.alias)
+            store.set_alias(settings.milvus.alias, args.set)
+            print(f"alias {settings.milvus.alias}: {before} -> {args.set}")
             return 0
-        target = store.alias_target(settings.milvus_alias)
+        target = store.alias_target(settings.milvus.alias)
     finally:
         store.close()
     if target is None:
-        print(f"alias {settings.milvus_alias} does not exist", file=sys.stderr)
+        print(f"alias {settings.milvus.alias} does not exist", file=sys.stderr)
         return 3
-    print(json.dumps({"alias": settings.milvus_alias, "collection": target}) if args.json
-          else f"{settings.milvus_alias} -> {target}")
+    print(json.dumps({"alias": settings.milvus.alias, "collection": target}) if args.json
+          else f"{settings.milvus.alias} -> {target}")
     return 0
 
 

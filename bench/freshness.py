@@ -126,10 +126,10 @@ def run(seconds: float = 60.0, load: float = 0.8, poll_ms: float = 100.0, calibr
     with tempfile.TemporaryDirectory() as tmp, LocalStack(Path(tmp), kafka_port=free_port(),
                                                            milvus_port=free_port()) as stack:
         settings = stack_settings(base_settings, stack, "bench.fresh", grpc_address=f"127.0.0.1:{free_port()}")
-        ensure_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+        ensure_topics(settings, [settings.kafka.topic, settings.kafka.dlq])
         producer = make_producer(settings)
-        processor = make_processor(settings, KafkaDeadLetterSink(producer, settings.dlq_topic))
-        worker = IngestWorker(make_consumer(settings), settings.kafka_topic, processor, make_batcher(settings))
+        processor = make_processor(settings, KafkaDeadLetterSink(producer, settings.kafka.dlq))
+        worker = IngestWorker(make_consumer(settings), settings.kafka.topic, processor, make_batcher(settings))
         worker_error: list[BaseException] = []
 
         def work() -> None:
@@ -141,13 +141,13 @@ def run(seconds: float = 60.0, load: float = 0.8, poll_ms: float = 100.0, calibr
         thread = threading.Thread(target=work, name="bench-ingest-worker", daemon=True)
         thread.start()
         server = start(settings)
-        client = SearchClient(settings.grpc_address, timeout_s=10)
+        client = SearchClient(settings.grpc.address, timeout_s=10)
         tracker = Tracker()
         try:
             warm = fresh_products(4, prefix="W")
             for r in warm:
                 tracker.produced(r["sku"], time.monotonic())
-                producer.send(settings.kafka_topic, key=r["sku"].encode(), value=_json(r))
+                producer.send(settings.kafka.topic, key=r["sku"].encode(), value=_json(r))
             producer.flush()
             if not wait_until_found(client, tracker, poll_s, 120.0):
                 raise RuntimeError(f"warm-up products never became searchable: {tracker.snapshot()}"
@@ -166,7 +166,7 @@ def run(seconds: float = 60.0, load: float = 0.8, poll_ms: float = 100.0, calibr
                     if pause > 0:
                         time.sleep(pause)
                     tracker.produced(r["sku"], time.monotonic())
-                    producer.send(settings.kafka_topic, key=r["sku"].encode(), value=_json(r))
+                    producer.send(settings.kafka.topic, key=r["sku"].encode(), value=_json(r))
                 produced_span.append(time.monotonic() - t0)
                 producer.flush()
 
@@ -201,7 +201,7 @@ def run(seconds: float = 60.0, load: float = 0.8, poll_ms: float = 100.0, calibr
         "seconds": seconds, "produced": len(rows), "searchable": len(latencies), "missing": len(missing),
         **latency_summary(latencies),
         "poll_interval_ms": poll_ms, "poll_rpcs": rpcs,
-        "batch_max_events": settings.batch_max_events, "batch_max_wait_ms": settings.batch_max_wait_ms,
+        "batch_max_events": settings.ingest.max_events, "batch_max_wait_ms": settings.ingest.max_wait_ms,
         "worker_batches": counters.get("batches"),
         "mean_batch_events": rnd(counters["events"] / counters["batches"], 1) if counters.get("batches") else None,
         "worker_embedded_texts": counters.get("embedded_texts"),

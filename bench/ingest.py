@@ -42,7 +42,7 @@ def products(n: int) -> list[dict]:
 def texts_of(rows: Sequence[dict], settings: Settings) -> list[str]:
     """The embedded text of each row (what the pipeline sends to the model), in row order."""
     return [embed_text(Product(sku=r["sku"], version=1, **{k: r[k] for k in (
-        "title", "description", "brand", "category", "attributes")}), embed_attributes=settings.embed_attributes)
+        "title", "description", "brand", "category", "attributes")}), embed_attributes=settings.embed.attributes)
         for r in rows]
 
 
@@ -70,13 +70,13 @@ def timed_worker(settings: Settings, processor: Any, *, until_idle_s: float = 3.
         return result
 
     processor.process = process
-    worker = IngestWorker(make_consumer(settings), settings.kafka_topic, processor, make_batcher(settings))
+    worker = IngestWorker(make_consumer(settings), settings.kafka.topic, processor, make_batcher(settings))
     counters = worker.run(until_idle_s=until_idle_s).as_dict()
     return counters, spans[-1][1] - spans[0][0] if spans else float("nan")
 
 
 def stack_settings(base: Settings, stack: LocalStack, topic: str, **extra: Any) -> Settings:
-    return base.model_copy(update=dict(
+    return base.replace(**dict(
         kafka_bootstrap=stack.kafka.bootstrap, milvus_uri=stack.milvus.uri, kafka_topic=topic,
         kafka_session_timeout_ms=6000, kafka_max_poll_interval_ms=10_000, **extra))
 
@@ -90,21 +90,21 @@ def run(n_products: int = 1000) -> dict[str, Any]:
     rows = products(n_products)
     embedder = make_embedder(base_settings)
     texts = list(dict.fromkeys(texts_of(rows, base_settings)))   # the pipeline embeds each distinct text once
-    embed_alone = embed_rate(embedder, texts, base_settings.batch_max_events)
+    embed_alone = embed_rate(embedder, texts, base_settings.ingest.max_events)
 
     with tempfile.TemporaryDirectory() as tmp, LocalStack(Path(tmp), kafka_port=free_port(),
                                                            milvus_port=free_port()) as stack:
         settings = stack_settings(base_settings, stack, "bench.products")
-        ensure_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+        ensure_topics(settings, [settings.kafka.topic, settings.kafka.dlq])
         producer = make_producer(settings)
-        sink = KafkaDeadLetterSink(producer, settings.dlq_topic)
+        sink = KafkaDeadLetterSink(producer, settings.kafka.dlq)
 
-        produce(producer, settings.kafka_topic, [dict(r, op="upsert", version=1) for r in rows])
+        produce(producer, settings.kafka.topic, [dict(r, op="upsert", version=1) for r in rows])
         full, full_s = timed_worker(settings, make_processor(settings, sink))
 
         patches = [{"op": "patch", "sku": r["sku"], "version": 2, "price": round(r["price"] * 0.9, 2),
                     "in_stock": i % 3 != 0} for i, r in enumerate(rows)]
-        produce(producer, settings.kafka_topic, patches)
+        produce(producer, settings.kafka.topic, patches)
         patch, patch_s = timed_worker(settings, make_processor(settings, sink))
         producer.close()
 
@@ -112,9 +112,9 @@ def run(n_products: int = 1000) -> dict[str, Any]:
         raise RuntimeError(f"unexpected counters: {full} / {patch}")
     pipeline_rate, patch_rate = full["events"] / full_s, patch["events"] / patch_s
     return {
-        "embedder": f"{embedder.model_id} ({embedder.dim}-d)", "embed_backend": base_settings.embed_backend,
-        "products": len(rows), "batch_max_events": settings.batch_max_events,
-        "batch_max_wait_ms": settings.batch_max_wait_ms, "embed_call_texts": settings.batch_max_events,
+        "embedder": f"{embedder.model_id} ({embedder.dim}-d)", "embed_backend": base_settings.embed.backend,
+        "products": len(rows), "batch_max_events": settings.ingest.max_events,
+        "batch_max_wait_ms": settings.ingest.max_wait_ms, "embed_call_texts": settings.ingest.max_events,
         "distinct_texts": len(texts),
         "embedder_alone_texts_per_s": rnd(embed_alone),
         "pipeline_events_per_s": rnd(pipeline_rate), "pipeline_embedded_texts": full["embedded_texts"],

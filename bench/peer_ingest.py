@@ -119,16 +119,16 @@ def run(n_products: int = 1000) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, LocalStack(Path(tmp), kafka_port=free_port(),
                                                            milvus_port=free_port()) as stack:
         settings = stack_settings(base_settings, stack, "bench.peer")
-        ensure_topics(settings, [settings.kafka_topic, settings.dlq_topic])
+        ensure_topics(settings, [settings.kafka.topic, settings.kafka.dlq])
         producer = make_producer(settings)
-        sink = KafkaDeadLetterSink(producer, settings.dlq_topic)
+        sink = KafkaDeadLetterSink(producer, settings.kafka.dlq)
         embedder = make_embedder(settings)
         embedder.embed_documents(["warm-up"])
         theirs = LangChainSide(stack.milvus.uri, langchain_embeddings(embedder))
         theirs.prepare(rows[0])
 
         def ours_part(part_rows: Sequence[dict]) -> tuple[dict, float]:
-            produce(producer, settings.kafka_topic, [dict(r, op="upsert", version=1) for r in part_rows])
+            produce(producer, settings.kafka.topic, [dict(r, op="upsert", version=1) for r in part_rows])
             return timed_worker(settings, make_processor(settings, sink))
 
         # ABBA order (ours, theirs, theirs, ours), half of the products each time: a machine getting faster or slower
@@ -144,7 +144,7 @@ def run(n_products: int = 1000) -> dict[str, Any]:
                 ours_counters.append(counters)
                 ours_s += seconds
             else:
-                theirs_s += theirs.add(part_texts, part_rows, settings.batch_max_events)
+                theirs_s += theirs.add(part_texts, part_rows, settings.ingest.max_events)
         producer.close()
         ours = {k: sum(c[k] for c in ours_counters) for k in ours_counters[0]}
         if ours["upserted"] != len(rows):
@@ -155,7 +155,7 @@ def run(n_products: int = 1000) -> dict[str, Any]:
     ours_rate, theirs_rate = len(rows) / ours_s, len(rows) / theirs_s
     return {
         "embedder": f"{embedder.model_id} ({embedder.dim}-d)", "products": len(rows),
-        "distinct_texts": len(set(texts)), "batch": settings.batch_max_events, "order": "ABBA, halves",
+        "distinct_texts": len(set(texts)), "batch": settings.ingest.max_events, "order": "ABBA, halves",
         "langchain_milvus": version_of("langchain-milvus"),
         "ours_products_per_s": rnd(ours_rate), "ours_embedded_texts": ours["embedded_texts"],
         "langchain_products_per_s": rnd(theirs_rate), "langchain_embedded_texts": len(texts),

@@ -57,7 +57,7 @@ TOP = 100
 def default_config_name(settings: Settings) -> str:
     """The eval-config name of the product's default retrieval: both retrievers fused as the settings say
     (``search_fusion`` / ``search_alpha``)."""
-    return "hybrid-rrf" if settings.search_fusion == "rrf" else f"hybrid-weighted-a{settings.search_alpha:g}"
+    return "hybrid-rrf" if settings.search.fusion == "rrf" else f"hybrid-weighted-a{settings.search.alpha:g}"
 
 
 def make_config(name: str, settings: Settings) -> Any:
@@ -161,7 +161,7 @@ def own_collection(settings: Settings, products: Path, skus: Sequence[str], coll
         if not usable or build:
             from catalog_search.evaluate.runner import prepare_collection
 
-            prepared = prepare_collection(settings.model_copy(update={"milvus_uri": server.uri}), products, skus,
+            prepared = prepare_collection(settings.replace(**{"milvus_uri": server.uri}), products, skus,
                                           rejects=BUILD_DIR / "rejects.jsonl", progress=sys.stderr.isatty())
             print(f"eval collection {prepared.collection} on {server.uri}: {prepared.products} products "
                   f"({'reused' if prepared.reused else f'built in {prepared.ingest_seconds:.0f}s'})", file=sys.stderr)
@@ -209,7 +209,7 @@ def run(dataset: Path = DEFAULT_DATASET, limit_queries: int | None = 2000, milvu
     corpus = load_products(products)
     queries, qrels = load_queries(queries_path), load_qrels(qrels_path)
     qids = select_queries(queries, qrels, limit_queries)
-    collection = eval_collection(embedder.model_id, embedder.dim, products, settings.bm25_analyzer)
+    collection = eval_collection(embedder.model_id, embedder.dim, products, settings.milvus.bm25_analyzer)
     default_name = default_config_name(settings)
 
     server = None
@@ -259,7 +259,7 @@ def run(dataset: Path = DEFAULT_DATASET, limit_queries: int | None = 2000, milvu
         "default_config": default_name,
         "default_over_seeds_ndcg": ratio(default and default.get("ndcg@10"), seed_ndcg),
         "best_config": max(rows, key=lambda n: rows[n].get("ndcg@10") or -1) if rows else None,
-        "rerank_backend": settings.rerank_backend,
+        "rerank_backend": settings.rerank.backend,
         "rerank_rows": [n for n in rows if n.endswith("+rerank")],
     }
 
@@ -270,11 +270,11 @@ def ours_live(settings: Settings, uri: str, collection: str, names: Sequence[str
     """Our configs through the real Searcher, read only; plus how closely Milvus ``dense`` agrees with FAISS."""
     from catalog_search.evaluate.runner import eval_settings, evaluate
 
-    rerank = settings.rerank_backend != "none"
+    rerank = settings.rerank.backend != "none"
     wanted = list(dict.fromkeys([*names, *([f"{n}+rerank" for n in names if not n.endswith("+rerank")]
                                           if rerank else [])]))
     selected = list({c.name: c for c in (make_config(n, settings) for n in wanted)}.values())
-    s = eval_settings(settings.model_copy(update={"milvus_uri": uri}), collection)
+    s = eval_settings(settings.replace(**{"milvus_uri": uri}), collection)
     subset = {q: queries[q] for q in qids}
     results = evaluate(s, selected, subset, qrels, progress=sys.stderr.isatty())
     rows: dict[str, dict[str, Any]] = {}

@@ -117,23 +117,23 @@ def run(n_products: int = 5000, runs: int = 200, seconds: float = 5.0,
 
         def raw_search(i: int) -> None:
             q = QUERIES[i % len(QUERIES)]
-            raw.hybrid_search(settings.milvus_collection, [
+            raw.hybrid_search(settings.milvus.collection, [
                 AnnSearchRequest([vectors[q]], "dense", {"metric_type": "COSINE"}, 100, expr="deleted == false"),
                 AnnSearchRequest([q], "sparse", {"metric_type": "BM25"}, 100, expr="deleted == false")],
                 RRFRanker(60), limit=10, output_fields=fields)
 
-        searcher = Searcher(store, embedder, make_rerank_stage(settings), candidates=settings.search_candidates,
-                            exact_threshold=settings.search_exact_threshold, cache=None)
+        searcher = Searcher(store, embedder, make_rerank_stage(settings), candidates=settings.search.candidates,
+                            exact_threshold=settings.search.exact_threshold, cache=None)
         server = start(settings, searcher)
         try:
-            client = SearchClient(settings.grpc_address, timeout_s=10)
+            client = SearchClient(settings.grpc.address, timeout_s=10)
             for i in range(20):                                   # warm-up both paths
                 raw_search(i)
                 client.search(QUERIES[i % len(QUERIES)], rerank=False)
             raw_ms = timed(raw_search, runs)
             service_ms = timed(lambda i: client.search(QUERIES[i % len(QUERIES)], top_k=10, rerank=False), runs)
             client.close()
-            throughput = {n: qps(settings.grpc_address, n, seconds) for n in clients}
+            throughput = {n: qps(settings.grpc.address, n, seconds) for n in clients}
         finally:
             server.stop()
             raw.close()
@@ -142,7 +142,7 @@ def run(n_products: int = 5000, runs: int = 200, seconds: float = 5.0,
     svc50, svc99 = percentile(service_ms, 50), percentile(service_ms, 99)
     return {
         "products": n_products, "queries": len(QUERIES), "runs": runs, "qps_seconds": seconds,
-        "service_path": "exact scan" if n_products <= settings.search_exact_threshold else "ANN (hybrid)",
+        "service_path": "exact scan" if n_products <= settings.search.exact_threshold else "ANN (hybrid)",
         "raw_hybrid_p50_ms": rnd(raw50, 2), "raw_hybrid_p99_ms": rnd(raw99, 2),
         "service_p50_ms": rnd(svc50, 2), "service_p99_ms": rnd(svc99, 2),
         "service_over_raw_p50": ratio(svc50, raw50, 2), "service_over_raw_p99": ratio(svc99, raw99, 2),

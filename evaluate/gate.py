@@ -2,7 +2,7 @@
 
 ``score`` runs every judged query through the real ``Searcher`` (``retrieve.app.make_searcher``, via
 ``evaluate.runner.evaluate``) with the request a client sends when it sets only the query (``SearchRequest``
-defaults: fusion, rerank, candidates), reading through ``settings.milvus_alias``. The metrics are those of
+defaults: fusion, rerank, candidates), reading through ``settings.milvus.alias``. The metrics are those of
 ``catalog-search eval`` (nDCG@10 with linear gains, Recall@100, MRR@10; unjudged results count as non-relevant).
 """
 
@@ -44,7 +44,7 @@ class JudgedSet:
 
 def score(settings: Settings, judged: JudgedSet, *, progress: bool = False) -> dict[str, float]:
     """nDCG@10, Recall@100, MRR@10 (means), judged query count and degraded responses of the default search."""
-    quiet = settings.model_copy(update={"query_cache_size": 0})
+    quiet = settings.replace(**{"query_cache_size": 0})
     [result] = evaluate(quiet, [DEFAULT_SEARCH], judged.queries, judged.qrels, progress=progress)
     return {**result.metrics, "queries": result.queries, "degraded": result.degraded}
 

@@ -56,7 +56,7 @@ class Prepared:
 
 
 def eval_settings(settings: Settings, collection: str) -> Settings:
-    return settings.model_copy(update={"milvus_collection": collection, "milvus_alias": f"{collection}_a",
+    return settings.replace(**{"milvus_collection": collection, "milvus_alias": f"{collection}_a",
                                        "query_cache_size": 0})
 
 
@@ -68,7 +68,7 @@ def prepare_collection(settings: Settings, products: Path, skus: Sequence[str], 
     from catalog_search.ingest.backfill import FileDeadLetterSink, backfill
 
     embedder = make_embedder(settings)
-    name = eval_collection(embedder.model_id, embedder.dim, products, settings.bm25_analyzer)
+    name = eval_collection(embedder.model_id, embedder.dim, products, settings.milvus.bm25_analyzer)
     close = getattr(embedder, "close", None)
     if callable(close):
         close()

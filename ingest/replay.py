@@ -22,12 +22,12 @@ JOIN_GRACE_S = 30.0
 
 
 def replay_dead_letters(settings: Settings, *, until_idle_s: float) -> dict[str, int]:
-    ensure_topics(settings, [settings.kafka_topic, settings.dlq_topic])
-    consumer = make_consumer(settings, group_id=f"{settings.kafka_group}-dlq-replay", client_id="catalog-dlq-replay")
+    ensure_topics(settings, [settings.kafka.topic, settings.kafka.dlq])
+    consumer = make_consumer(settings, group_id=f"{settings.kafka.group}-dlq-replay", client_id="catalog-dlq-replay")
     producer = make_producer(settings)
     replayed = unreadable = 0
     try:
-        consumer.subscribe([settings.dlq_topic])
+        consumer.subscribe([settings.kafka.dlq])
         started = last_seen = time.monotonic()
         while time.monotonic() - last_seen < until_idle_s:
             polled = consumer.poll(timeout_ms=500)
@@ -42,7 +42,7 @@ def replay_dead_letters(settings: Settings, *, until_idle_s: float) -> dict[str,
                     try:
                         envelope = parse_envelope(record.value)
                         topic = envelope["topic"]
-                        topic = settings.kafka_topic if topic.startswith("file:") else topic
+                        topic = settings.kafka.topic if topic.startswith("file:") else topic
                         messages.append((topic, original_bytes(envelope.get("key")), original_bytes(envelope["value"])))
                     except (ValueError, KeyError, TypeError) as exc:
                         unreadable += 1

@@ -114,8 +114,8 @@ class RerankStage:
 
 
 def make_reranker(settings: Settings) -> Reranker | None:
-    """The reranker named by ``settings.rerank_backend`` (``none`` -> None)."""
-    backend = settings.rerank_backend
+    """The reranker named by ``settings.rerank.backend`` (``none`` -> None)."""
+    backend = settings.rerank.backend
     if backend == "none":
         return None
     if backend == "vllm":
@@ -131,6 +131,6 @@ def make_rerank_stage(settings: Settings, *, reranker: Reranker | None = None) -
     """A ``RerankStage`` built from settings (``reranker`` overrides the backend, e.g. in tests)."""
     if reranker is None:
         reranker = make_reranker(settings)
-    breaker = CircuitBreaker(settings.rerank_breaker_failures, settings.rerank_breaker_reset_s)
-    return RerankStage(reranker, breaker=breaker, margin_s=settings.rerank_timeout_margin_ms / 1000.0,
-                       instruction=settings.rerank_instruction)
+    breaker = CircuitBreaker(settings.rerank.breaker_failures, settings.rerank.breaker_reset_s)
+    return RerankStage(reranker, breaker=breaker, margin_s=settings.rerank.timeout_margin_ms / 1000.0,
+                       instruction=settings.rerank.instruction)

@@ -51,7 +51,7 @@ class SearchServer:
 
 
 def serve(settings: Settings, searcher: Searcher | None = None, *, address: str | None = None) -> grpc.Server:
-    """Start the server on ``address`` (default ``settings.grpc_address``) and return it (already serving).
+    """Start the server on ``address`` (default ``settings.grpc.address``) and return it (already serving).
 
     Without ``searcher`` one is built with ``retrieve.app.make_searcher(settings)``. The returned server has a
     ``search_server`` attribute (a ``SearchServer``) whose ``stop()`` also flips health to NOT_SERVING first.
@@ -60,7 +60,7 @@ def serve(settings: Settings, searcher: Searcher | None = None, *, address: str 
 
 
 def start(settings: Settings, searcher: Searcher | None = None, *, address: str | None = None) -> SearchServer:
-    address = address or settings.grpc_address
+    address = address or settings.grpc.address
     owns = searcher is None
     if searcher is None:
         from catalog_search.app.search_wiring import make_searcher      # the search core (Milvus, embedder, reranker)
@@ -70,7 +70,7 @@ def start(settings: Settings, searcher: Searcher | None = None, *, address: str 
                          # gRPC sets SO_REUSEPORT by default: a second server on a busy address would silently
                          # share the port (the kernel splitting connections) instead of failing to start.
                          options=[("grpc.so_reuseport", 0)])
-    add_to_server(SearchServicer(searcher, default_candidates=settings.search_candidates), server)
+    add_to_server(SearchServicer(searcher, default_candidates=settings.search.candidates), server)
 
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

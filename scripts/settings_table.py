@@ -1,18 +1,26 @@
-"""Print the README's settings table from ``catalog.settings.Settings`` (a test checks the README matches)."""
+"""Print the README's settings table from ``catalog_search.core.settings`` (a test checks the README matches)."""
 
 from __future__ import annotations
 
-from catalog_search.core.settings import Settings
+from pydantic import SecretStr
+
+from catalog_search.core.settings import GROUPS
 
 
 def settings_table() -> str:
-    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
-    for name, field in Settings.model_fields.items():
-        default = field.default
-        if isinstance(default, tuple):
-            default = ",".join(default)
-        shown = "" if default in ("", None) else str(default).replace("\n", "\\n")
-        rows.append(f"| `CATALOG_{name.upper()}` | `{shown}` | {field.description or ''} |".replace("``", "—"))
+    """One row per variable, grouped by the part of ``Settings`` that holds it (``kafka``, ``milvus``, ...)."""
+    rows = ["| Variable | Group | Default | Meaning |", "|---|---|---|---|"]
+    for group, cls in GROUPS.items():
+        for name, field in cls.model_fields.items():
+            default = field.default
+            if isinstance(default, tuple):
+                default = ",".join(default)
+            if isinstance(default, SecretStr):
+                default = default.get_secret_value()
+            shown = "" if default in ("", None) else str(default).replace("\n", "\\n")
+            secret = " Secret: never printed or logged." if field.annotation is SecretStr else ""
+            rows.append(f"| `{cls.env_name(name)}` | `{group}` | `{shown}` | {field.description or ''}{secret} |"
+                        .replace("``", "—"))
     return "\n".join(rows)
 
 

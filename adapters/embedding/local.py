@@ -29,8 +29,8 @@ class LocalEmbedder:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalEmbedder:
-        if settings.dim != LOCAL_EMBED_DIM:
-            raise EmbeddingError(f"the local backend produces {LOCAL_EMBED_DIM}-d vectors, not {settings.dim}",
+        if settings.embed.vector_dim != LOCAL_EMBED_DIM:
+            raise EmbeddingError(f"the local backend produces {LOCAL_EMBED_DIM}-d vectors, not {settings.embed.vector_dim}",
                                  retriable=False)
         return cls()
 

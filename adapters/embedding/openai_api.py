@@ -83,16 +83,16 @@ class OpenAIEmbedder:
     @classmethod
     def from_settings(cls, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> OpenAIEmbedder:
         return cls(
-            base_url=settings.embed_base_url,
-            model=settings.embed_model,
-            dim=settings.dim,
-            api_key=settings.embed_api_key,
-            batch_size=settings.embed_batch_size,
-            max_concurrency=settings.embed_max_concurrency,
-            timeout_s=settings.embed_timeout_s,
-            max_input_tokens=settings.embed_max_input_tokens,
-            query_instruction=settings.query_instruction,
-            query_template=settings.query_template,
+            base_url=settings.embed.base_url,
+            model=settings.embed.model,
+            dim=settings.embed.vector_dim,
+            api_key=settings.embed.api_key.get_secret_value(),
+            batch_size=settings.embed.batch_size,
+            max_concurrency=settings.embed.max_concurrency,
+            timeout_s=settings.embed.timeout_s,
+            max_input_tokens=settings.embed.max_input_tokens,
+            query_instruction=settings.embed.query_instruction,
+            query_template=settings.embed.query_template,
             transport=transport,
         )
 

@@ -77,7 +77,7 @@ SERVER_ONLY_SCALAR_INDEX_FIELDS: tuple[str, ...] = (CATEGORY_LEVELS,)
 
 
 def resolve_dense_index(setting: str, *, lite: bool) -> DenseIndex:
-    """``settings.milvus_index`` -> the dense index to build: auto = HNSW on a server, FLAT on Milvus Lite.
+    """``settings.milvus.index`` -> the dense index to build: auto = HNSW on a server, FLAT on Milvus Lite.
 
     An explicit HNSW on Lite is downgraded to FLAT (Lite has no HNSW) rather than failing at collection creation.
     """

@@ -79,10 +79,10 @@ class MilvusStore:
 
     @classmethod
     def from_settings(cls, settings: Any) -> "MilvusStore":
-        return cls(uri=settings.milvus_uri, token=settings.milvus_token, collection=settings.milvus_collection,
-                   alias=settings.milvus_alias, dim=settings.dim, index=settings.milvus_index,
-                   timeout_s=settings.milvus_timeout_s, embed_attributes=settings.embed_attributes,
-                   analyzer=settings.bm25_analyzer)
+        return cls(uri=settings.milvus.uri, token=settings.milvus.token.get_secret_value(), collection=settings.milvus.collection,
+                   alias=settings.milvus.alias, dim=settings.embed.vector_dim, index=settings.milvus.index,
+                   timeout_s=settings.milvus.timeout_s, embed_attributes=settings.embed.attributes,
+                   analyzer=settings.milvus.bm25_analyzer)
 
     # -- plumbing -----------------------------------------------------------------------------------------------
     @property

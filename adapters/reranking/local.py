@@ -1,6 +1,6 @@
 """Reranker backend that runs a local Qwen3-Reranker checkpoint with transformers (no server).
 
-The checkpoint (``settings.rerank_model`` = a local directory) is loaded with ``AutoModelForCausalLM`` and
+The checkpoint (``settings.rerank.model`` = a local directory) is loaded with ``AutoModelForCausalLM`` and
 ``AutoTokenizer``. Each pair is scored on ``rerank.prompt.full_prompt(...)`` — the same text the vLLM backend
 makes the server score — tokenized the way vLLM tokenizes it (``add_special_tokens=True``; the real Qwen3
 tokenizer adds nothing), and the score is the same formula vLLM uses for ``is_original_qwen3_reranker``::
@@ -85,7 +85,9 @@ class LocalReranker:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalReranker:
-        return cls(settings.rerank_model, max_doc_tokens=settings.rerank_max_doc_tokens)
+        r = settings.rerank
+        return cls(r.model, max_doc_tokens=r.max_doc_tokens, dtype=r.dtype, device=r.device,
+                   num_threads=r.num_threads or None)
 
     # -- Reranker protocol -------------------------------------------------------------------------------------
 

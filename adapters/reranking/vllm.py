@@ -121,9 +121,11 @@ class VLLMReranker:
     @classmethod
     def from_settings(cls, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> VLLMReranker:
         return cls(
-            base_url=settings.rerank_base_url,
-            model=settings.rerank_model,
-            max_doc_tokens=settings.rerank_max_doc_tokens,
+            base_url=settings.rerank.base_url,
+            model=settings.rerank.model,
+            max_doc_tokens=settings.rerank.max_doc_tokens,
+            api_key=settings.rerank.api_key.get_secret_value(),
+            format_prompts=settings.rerank.format_prompts,
             transport=transport,
         )
 

@@ -41,7 +41,7 @@ class FollowerStopped(Exception):
 
 def capture_offsets(settings: Settings, *, replay_from: str = "committed") -> dict[int, int]:
     """Partition -> offset where catch-up starts: the live group's committed offset, else the partition start."""
-    topic = settings.kafka_topic
+    topic = settings.kafka.topic
     ensure_topics(settings, [topic])
     consumer = make_consumer(settings, client_id="catalog-reindex")      # the live group; never subscribes
     try:
@@ -49,7 +49,7 @@ def capture_offsets(settings: Settings, *, replay_from: str = "committed") -> di
         committed = {tp.partition: consumer.committed(tp) for tp in partitions}
         beginning = {tp.partition: offset for tp, offset in consumer.beginning_offsets(partitions).items()}
     except KafkaError as exc:
-        raise broker_error(f"read the offsets of group {settings.kafka_group}", exc) from exc
+        raise broker_error(f"read the offsets of group {settings.kafka.group}", exc) from exc
     finally:
         consumer.close(autocommit=False)
     return start_offsets(committed, beginning, replay_from=replay_from)
@@ -69,7 +69,7 @@ def _partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
 class Follower:
     def __init__(self, settings: Settings, group: str, offsets: dict[int, int], processor: BatchProcessor,
                  batcher: Batcher, *, idle_s: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.topic = settings.kafka_topic
+        self.topic = settings.kafka.topic
         self.group = group
         self.offsets = dict(offsets)
         self.processor = processor

@@ -88,19 +88,19 @@ def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, on_phase: Ph
             stop: threading.Event | None = None) -> ReindexResult:
     phase = on_phase or (lambda name, info: log.info("reindex phase %s %s", name, info))
     stop = stop or threading.Event()
-    if new.milvus_alias != live.milvus_alias:
+    if new.milvus.alias != live.milvus.alias:
         raise ConfigError("the new settings must keep the search alias")
-    alias, target = live.milvus_alias, new.milvus_collection
+    alias, target = live.milvus.alias, new.milvus.collection
     store = MilvusStore.from_settings(live)
     # the new collection gets an alias of its own (the gate searches through it): creating it can never touch the
     # live alias, even one that vanished meanwhile
-    preview = new.model_copy(update={"milvus_alias": f"{target}_preview"})
+    preview = new.replace(**{"milvus_alias": f"{target}_preview"})
     new_store = MilvusStore.from_settings(preview)
     follower: Follower | None = None
     processor: BatchProcessor | None = None
     try:
         old = _check(live, store, target, opts)
-        group = opts.group or P.catchup_group(live.kafka_group, target)
+        group = opts.group or P.catchup_group(live.kafka.group, target)
         result = ReindexResult(alias=alias, old=old, new=target, group=group)
         carry, result.vectors = _vectors(live, new, old, opts)
 
@@ -163,14 +163,14 @@ def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, on_phase: Ph
 
 
 def _check(live: Settings, store: MilvusStore, target: str, opts: ReindexOptions) -> str:
-    old = store.alias_target(live.milvus_alias)
+    old = store.alias_target(live.milvus.alias)
     if old is None:
-        raise ConfigError(f"alias {live.milvus_alias!r} does not exist: there is no live collection to reindex "
+        raise ConfigError(f"alias {live.milvus.alias!r} does not exist: there is no live collection to reindex "
                           "(the first collection is created by `catalog-search ingest`)")
-    P.check_target(alias=live.milvus_alias, live=old, target=target, ingest_collection=live.milvus_collection)
+    P.check_target(alias=live.milvus.alias, live=old, target=target, ingest_collection=live.milvus.collection)
     dim = live_dim(store, old)
-    if dim != live.dim:
-        raise ConfigError(f"the live collection {old!r} has {dim}-d vectors but CATALOG_EMBED_* give {live.dim}: "
+    if dim != live.embed.vector_dim:
+        raise ConfigError(f"the live collection {old!r} has {dim}-d vectors but CATALOG_EMBED_* give {live.embed.vector_dim}: "
                           "CATALOG_* must describe the live deployment, the new model goes in the --embed-* options")
     if collection_exists(store, target):
         if not opts.overwrite:
@@ -190,8 +190,8 @@ def _model_id(settings: Settings) -> str:
 def _vectors(live: Settings, new: Settings, old: str, opts: ReindexOptions) -> tuple[bool, str]:
     if opts.from_file is not None:
         return False, f"embedding the records of {opts.from_file}"
-    return P.vectors_reusable(P.Side(old, _model_id(live), live.dim, tuple(live.embed_attributes)),
-                              P.Side(new.milvus_collection, _model_id(new), new.dim, tuple(new.embed_attributes)),
+    return P.vectors_reusable(P.Side(old, _model_id(live), live.embed.vector_dim, tuple(live.embed.attributes)),
+                              P.Side(new.milvus.collection, _model_id(new), new.embed.vector_dim, tuple(new.embed.attributes)),
                               force_re_embed=opts.re_embed)
 
 
@@ -214,8 +214,8 @@ def _gate(live: Settings, preview: Settings, opts: ReindexOptions) -> GateResult
 
 
 def _steps(result: ReindexResult, live: Settings, new: Settings, *, following: bool) -> list[str]:
-    changed = [f"CATALOG_{name.upper()}={getattr(new, name)}" for name in MODEL_SETTINGS
-               if getattr(new, name) != getattr(live, name) and getattr(new, name) is not None]
+    changed = [f"CATALOG_{name.upper()}={new.value(name)}" for name in MODEL_SETTINGS
+               if new.value(name) != live.value(name) and new.value(name) is not None]
     return P.next_steps(alias=result.alias, old=result.old, new=result.new, group=result.group, model_env=changed,
                         swapped=result.swapped, following=following, dropped=result.dropped_old)
 

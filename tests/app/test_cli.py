@@ -20,7 +20,7 @@ def test_invalid_setting_names_the_variable():
 
 def test_local_backend_rejects_a_dimension_it_cannot_produce():
     done = run("stats", env={"CATALOG_EMBED_BACKEND": "local", "CATALOG_EMBED_DIM": "1024"})
-    assert done.returncode == 2 and "embed_dim must be 384" in done.stderr
+    assert done.returncode == 2 and "CATALOG_EMBED_DIM must be 384" in done.stderr
 
 
 def test_unknown_backend_is_a_config_error():

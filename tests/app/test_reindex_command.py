@@ -34,7 +34,7 @@ def unreachable_backends(monkeypatch):
     (["--skip-gate", "--no-swap", "--follow"], "--follow and --drop-old need the swap"),
     (["--skip-gate", "--no-kafka", "--follow"], "cannot go with --no-kafka"),
     (["--skip-gate", "--max-drop", "-0.1"], "--max-drop must be >= 0"),
-    (["--skip-gate", "--embed-dim", "256"], "embed_dim must be 384"),
+    (["--skip-gate", "--embed-dim", "256"], "CATALOG_EMBED_DIM must be 384"),
     (["--skip-gate", "--to", "bad-name"], "invalid Milvus collection name"),
 ])
 def test_bad_arguments_exit_2(extra, message, capsys):
@@ -69,15 +69,15 @@ def test_new_settings_change_only_what_the_options_say():
     live = load_settings(embed_backend="openai", embed_dim=1024, embed_model="Qwen/Qwen3-Embedding-4B",
                          milvus_collection="v1")
     same_model = new_settings(live, _args("--to", "v2", "--index", "IVF_FLAT"))
-    assert (same_model.milvus_collection, same_model.milvus_index, same_model.dim, same_model.embed_model) == \
+    assert (same_model.milvus.collection, same_model.milvus.index, same_model.embed.vector_dim, same_model.embed.model) == \
         ("v2", "IVF_FLAT", 1024, "Qwen/Qwen3-Embedding-4B")
-    assert same_model.milvus_alias == live.milvus_alias and same_model.kafka_group == live.kafka_group
+    assert same_model.milvus.alias == live.milvus.alias and same_model.kafka.group == live.kafka.group
     smaller = new_settings(live, _args("--to", "v2", "--embed-dim", "256"))
-    assert smaller.dim == 256
+    assert smaller.embed.vector_dim == 256
     local = new_settings(live, _args("--to", "v2", "--embed-backend", "local"))   # the live 1024 does not follow
-    assert (local.embed_backend, local.dim) == ("local", 384)
+    assert (local.embed.backend, local.embed.vector_dim) == ("local", 384)
     analyzed = new_settings(live, _args("--to", "v2", "--bm25-analyzer", "multilingual"))
-    assert (analyzed.bm25_analyzer, analyzed.dim, live.bm25_analyzer) == ("multilingual", 1024, "english")
+    assert (analyzed.milvus.bm25_analyzer, analyzed.embed.vector_dim, live.milvus.bm25_analyzer) == ("multilingual", 1024, "english")
 
 
 def test_the_report_says_what_happened_and_what_to_do_next():

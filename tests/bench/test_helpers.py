@@ -112,17 +112,17 @@ def test_run_all_size_flags_and_overrides():
 
 
 def test_product_default_and_named_configs():
-    from types import SimpleNamespace
+    from catalog_search.core.settings import load_settings
 
     from bench.relevance import default_config_name, make_config
 
-    assert default_config_name(SimpleNamespace(search_fusion="rrf", search_alpha=0.35)) == "hybrid-rrf"
-    weighted = SimpleNamespace(search_fusion="weighted", search_alpha=0.35)
+    assert default_config_name(load_settings(search_fusion="rrf", search_alpha=0.35)) == "hybrid-rrf"
+    weighted = load_settings(search_fusion="weighted", search_alpha=0.35)
     assert default_config_name(weighted) == "hybrid-weighted-a0.35"
     c = make_config("default", weighted)
     assert (c.name, c.retrievers, c.fusion, c.alpha, c.rerank) == ("hybrid-weighted-a0.35", "both", "weighted", 0.35,
                                                                     False)
-    c = make_config("default+rerank", SimpleNamespace(search_fusion="rrf", search_alpha=0.5))
+    c = make_config("default+rerank", load_settings(search_fusion="rrf", search_alpha=0.5))
     assert (c.name, c.fusion, c.rerank) == ("hybrid-rrf+rerank", "rrf", True)
     c = make_config("dense", weighted)
     assert (c.name, c.retrievers) == ("dense", "dense")

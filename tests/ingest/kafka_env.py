@@ -32,15 +32,15 @@ class IngestEnv:
 
     def publish(self, *events: dict | bytes | None) -> None:
         s = self.settings
-        ensure_topics(s, [s.kafka_topic, s.dlq_topic])
+        ensure_topics(s, [s.kafka.topic, s.kafka.dlq])
         producer = make_producer(s)
         try:
-            send_all(producer, [(s.kafka_topic, _key(e), _raw(e)) for e in events])
+            send_all(producer, [(s.kafka.topic, _key(e), _raw(e)) for e in events])
         finally:
             producer.close()
 
     def publish_file(self, path: Path) -> int:
-        return publish_file(self.settings, path, self.settings.kafka_topic)
+        return publish_file(self.settings, path, self.settings.kafka.topic)
 
     def ingest(self, until_idle_s: float = 2.0) -> dict[str, int]:
         """The worker in this process, exactly as ``catalog-search ingest kafka --until-idle`` runs it."""
@@ -66,7 +66,7 @@ class IngestEnv:
 
     def dead_letters(self, expected: int, timeout_s: float = 15) -> list[dict]:
         s = self.settings
-        consumer = KafkaConsumer(s.dlq_topic, bootstrap_servers=s.kafka_bootstrap, auto_offset_reset="earliest",
+        consumer = KafkaConsumer(s.kafka.dlq, bootstrap_servers=s.kafka.bootstrap, auto_offset_reset="earliest",
                                  enable_auto_commit=False, consumer_timeout_ms=int(timeout_s * 1000))
         letters = []
         try:

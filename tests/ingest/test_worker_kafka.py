@@ -94,7 +94,7 @@ def test_poison_messages_go_to_the_dlq_and_the_worker_goes_on(env):
                           ("version: Input should be a valid integer", 1), ("price: Field required", 1),
                           ("oversize event", 1), ("patch for unknown sku 'NOPE'", 1)]:
         assert sum(needle in reason for reason in reasons) == count, (needle, reasons)
-    assert all(letter["topic"] == env.settings.kafka_topic for letter in letters)
+    assert all(letter["topic"] == env.settings.kafka.topic for letter in letters)
     values = [letter["value"] for letter in letters]
     assert {"text": "{not json"} in values and None in values and any(v and "base64" in v for v in values)
     by_reason = {letter["reason"]: letter for letter in letters}

@@ -86,7 +86,7 @@ def live(catalog: tuple[Settings, dict[str, Product]]) -> dict[str, Product]:
 def _start(settings: Settings, **overrides: Any):
     from catalog_search.retrieve.server import start
     address = f"127.0.0.1:{free_port()}"
-    return start(settings.model_copy(update={"grpc_address": address, **overrides}), address=address)
+    return start(settings.replace(**{"grpc_address": address, **overrides}), address=address)
 
 
 @pytest.fixture(scope="module")
@@ -390,9 +390,9 @@ def test_reranker_down_degrades_with_a_reason_and_still_answers(catalog: tuple) 
     finally:
         handle.stop(0)
     assert resp.degraded and "reranker unavailable" in resp.degraded_reason and len(resp.hits) == 5
-    assert resp.models["reranker"] == catalog[0].rerank_model
+    assert resp.models["reranker"] == catalog[0].rerank.model
     assert table.returncode == 0 and "DEGRADED: reranker unavailable" in table.stdout
-    assert f"rerank: skipped ({catalog[0].rerank_model} did not run)" in table.stdout
+    assert f"rerank: skipped ({catalog[0].rerank.model} did not run)" in table.stdout
     assert all(h.scores.rerank is None for h in resp.hits)
     assert skus(resp) == skus(off)                        # the fused order is kept
     assert not off.degraded                               # asked for no rerank: nothing is missing
@@ -461,8 +461,8 @@ def test_cli_unavailable_exits_1_and_asks_whether_the_server_runs() -> None:
 def test_cli_serve_starts_answers_and_stops_gracefully_on_sigterm(catalog: tuple) -> None:
     settings = catalog[0]
     address = f"127.0.0.1:{free_port()}"
-    env = {**os.environ, "CATALOG_MILVUS_URI": settings.milvus_uri, "CATALOG_MILVUS_COLLECTION":
-           settings.milvus_collection, "CATALOG_MILVUS_ALIAS": settings.milvus_alias, "CATALOG_GRPC_ADDRESS": address,
+    env = {**os.environ, "CATALOG_MILVUS_URI": settings.milvus.uri, "CATALOG_MILVUS_COLLECTION":
+           settings.milvus.collection, "CATALOG_MILVUS_ALIAS": settings.milvus.alias, "CATALOG_GRPC_ADDRESS": address,
            "CATALOG_RERANK_BACKEND": "none", "CATALOG_EMBED_BACKEND": "local"}
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "catalog_search.app.cli", "serve"], cwd=ROOT, env=env,

@@ -48,11 +48,11 @@ def stack(milvus_server, vllm_embed_server, vllm_rerank_server):
 
 def test_search_embeds_the_query_on_vllm_and_reranks_on_vllm(stack):
     settings, store, embedder = stack
-    with SearchClient(settings.grpc_address, timeout_s=30) as client:
+    with SearchClient(settings.grpc.address, timeout_s=30) as client:
         response = client.search("wireless noise cancelling headphones", top_k=5, candidates=20)
     assert not response.degraded, response.degraded_reason
-    assert response.models["reranker"] == settings.rerank_model
-    assert response.models["embedding"] == settings.embed_model
+    assert response.models["reranker"] == settings.rerank.model
+    assert response.models["embedding"] == settings.embed.model
     assert len(response.hits) == 5
     scores = [hit.scores.rerank for hit in response.hits]
     assert all(s is not None and 0.0 <= s <= 1.0 for s in scores)
@@ -72,7 +72,7 @@ def test_search_embeds_the_query_on_vllm_and_reranks_on_vllm(stack):
 def test_query_vector_uses_the_qwen3_instruction(stack):
     settings, store, embedder = stack
     query = "纯棉T恤"
-    with SearchClient(settings.grpc_address, timeout_s=30) as client:
+    with SearchClient(settings.grpc.address, timeout_s=30) as client:
         hits = client.search(query, top_k=3, rerank=False).hits
     instructed = embedder.embed_queries([query])[0]
     plain = embedder.embed_documents([query])[0]

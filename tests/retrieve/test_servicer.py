@@ -244,7 +244,7 @@ def test_client_gets_domain_objects_and_the_server_sees_the_deadline(running):
                              timeout_s=2.0)
     assert resp == RESPONSE and isinstance(resp.hits[0], Hit)
     req = fake.requests[0]
-    assert req.top_k == 10 and req.rerank is False and req.candidates == 100   # settings.search_candidates
+    assert req.top_k == 10 and req.rerank is False and req.candidates == 100   # settings.search.candidates
     assert req.filters.categories == (CategoryFilter("Tools", True),) and req.filters.brands == ("Bosch",)
     assert 0.0 < fake.time_left[0] <= 2.5     # the per-call 2 s deadline (± clock granularity), not the 3 s default
 
@@ -347,7 +347,7 @@ def test_serve_returns_a_started_grpc_server_and_rejects_a_busy_address():
 
     address = f"127.0.0.1:{free_port()}"
     settings = load_settings(grpc_address=address)
-    server = serve(settings, FakeSearcher())                   # address defaults to settings.grpc_address
+    server = serve(settings, FakeSearcher())                   # address defaults to settings.grpc.address
     try:
         assert isinstance(server, grpc.Server)
         with SearchClient(address) as client:

@@ -54,7 +54,7 @@ def live_collection(kafka_broker, milvus_server, tmp_path_factory) -> LiveCollec
     assert counters.upserted == len(lines) > 100 and counters.dead_lettered == 0
     store.drop_alias()                                  # every test points an alias of its own at it
     store.close()
-    return LiveCollection(settings.milvus_collection, [json.loads(line)["sku"] for line in lines])
+    return LiveCollection(settings.milvus.collection, [json.loads(line)["sku"] for line in lines])
 
 
 @dataclass

@@ -105,7 +105,7 @@ def test_next_steps_carry_every_setting_a_reindex_may_change():
     from catalog_search.ingest.reindex.run import ReindexResult, _steps
 
     live = load_settings(milvus_collection="v1")
-    new = live.model_copy(update={"milvus_collection": "v2", "bm25_analyzer": "multilingual", "milvus_index": "FLAT"})
+    new = live.replace(**{"milvus_collection": "v2", "bm25_analyzer": "multilingual", "milvus_index": "FLAT"})
     swapped = ReindexResult(alias="a", old="v1", new="v2", group="g", swapped=True)
     steps = "\n".join(_steps(swapped, live, new, following=False))
     assert "CATALOG_BM25_ANALYZER=multilingual" in steps and "CATALOG_MILVUS_INDEX=FLAT" in steps

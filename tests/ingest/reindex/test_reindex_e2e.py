@@ -58,7 +58,7 @@ def test_reindex_catches_up_gates_and_swaps_while_searches_read_the_old_collecti
                                                                                    live_collection):
     env, old = reindex_env, reindex_env.live
     live = env.settings
-    new = live.model_copy(update={"milvus_collection": env.target, "milvus_index": "IVF_FLAT"})
+    new = live.replace(**{"milvus_collection": env.target, "milvus_index": "IVF_FLAT"})
     # produced before the reindex and never applied to the live collection (its workers are behind)
     env.ingest.publish({"op": "patch", "sku": RETITLED, "version": 2, "title": NEW_TITLE})
     seen: dict[str, object] = {}
@@ -160,7 +160,7 @@ def test_bad_input_on_real_backends_exits_2_and_swaps_nothing(reindex_env, judge
     assert env.cli(monkeypatch, "--to", env.live, *gate) == 2
     assert "points at now" in capsys.readouterr().err
 
-    with MilvusStore.from_settings(env.settings.model_copy(update={"milvus_collection": env.target})) as store:
+    with MilvusStore.from_settings(env.settings.replace(**{"milvus_collection": env.target})) as store:
         store.ensure_collection()                       # exists already (alias kept: it is not missing)
     assert env.cli(monkeypatch, "--to", env.target, *gate) == 2
     assert "already exists; pass --overwrite" in capsys.readouterr().err

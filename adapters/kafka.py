@@ -15,8 +15,8 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from catalog_search.core.errors import BrokerError
 from catalog_search.core.settings import Settings
-from catalog_search.ingest.dead_letters import DeadLetter
-from catalog_search.ingest.records import SourceRecord
+from catalog_search.core.dead_letters import DeadLetter
+from catalog_search.core.records import SourceRecord
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 30.0

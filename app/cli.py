@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -90,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="local stack + sample catalog + ingest, then print what landed")
     demo.add_argument("--data-dir", type=Path, default=Path(".catalog/demo"))
-    _set(demo, "demo")
+    demo.set_defaults(func=_run_demo)
 
     serve = sub.add_parser("serve", help="run the retrieval gRPC server at CATALOG_GRPC_ADDRESS until SIGTERM/Ctrl-C")
     _set(serve, "serve")
@@ -200,6 +199,12 @@ def _set(parser: argparse.ArgumentParser, name: str) -> None:
     parser.set_defaults(func=run)
 
 
+def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.app.demo import run_demo     # imported late like the commands
+
+    return run_demo(settings, args.data_dir)
+
+
 def _depths(value: str) -> tuple[int, ...]:
     try:
         depths = tuple(sorted({int(v) for v in value.split(",") if v.strip()}))
@@ -225,10 +230,6 @@ def _existing_file(text: str) -> Path:
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"no such file: {text}")
     return path
-
-
-def print_json(data: object) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=None, sort_keys=False))
 
 
 if __name__ == "__main__":

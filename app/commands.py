@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from catalog_search.app.cli import print_json
+from catalog_search.app.output import print_json
 from catalog_search.core.product import Product
 from catalog_search.core.settings import Settings
 
@@ -154,19 +154,14 @@ def stack_up(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def demo(args: argparse.Namespace, settings: Settings) -> int:
-    from catalog_search.app.demo import run_demo
-
-    return run_demo(settings, args.data_dir)
-
-
 def serve(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.app.search_wiring import make_searcher
     from catalog_search.retrieve.server import run_server
 
     def ready(handle: Any) -> None:
         print(f"search server listening on {handle.address}; SIGTERM/Ctrl-C stops it", file=sys.stderr, flush=True)
 
-    return run_server(settings, ready=ready)
+    return run_server(settings, make_searcher(settings), ready=ready)
 
 
 def search(args: argparse.Namespace, settings: Settings) -> int:

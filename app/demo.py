@@ -59,9 +59,9 @@ DEMO_SEARCHES = (
 
 def _search_demo(settings: Settings) -> None:
     from catalog_search.retrieve.client import SearchClient, format_table
-    from catalog_search.retrieve.server import start
+    from catalog_search.app.search_wiring import start_search_server
 
-    server = start(settings)
+    server = start_search_server(settings)
     print(f"\nretrieval gRPC server on {settings.grpc.address} (rerank backend: {settings.rerank.backend}"
           + (", set CATALOG_RERANK_BACKEND=vllm|local to rerank)" if settings.rerank.backend == "none" else ")"))
     try:

@@ -13,7 +13,8 @@ from catalog_search.core.settings import Settings
 from catalog_search.evaluate import configs as C
 from catalog_search.evaluate import report
 from catalog_search.evaluate.data import load_products, load_qrels, load_queries
-from catalog_search.evaluate.runner import evaluate, prepare_collection
+from catalog_search.app.eval_collection import eval_searcher, prepare_collection
+from catalog_search.evaluate.runner import evaluate
 
 GATE_FAILED = 3
 
@@ -52,14 +53,16 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     prepared = prepare_collection(settings, args.products, skus, rejects=rejects, progress=progress)
-    results = evaluate(prepared.settings, configs, queries, qrels, gains=args.gains, progress=progress)
+    with eval_searcher(prepared.settings) as searcher:
+        results = evaluate(searcher, configs, queries, qrels, gains=args.gains, progress=progress)
     sweep = []
     if args.sweep_candidates:
         default = C.available(False, default_note(settings))["default"]
         # the searcher searches max(CATALOG_SEARCH_CANDIDATES, request candidates) deep: let the request decide
         shallow = prepared.settings.replace(**{"search_candidates": 1})
-        sweep = evaluate(shallow, C.sweep(default, args.sweep_candidates), queries, qrels, gains=args.gains,
-                         progress=progress)
+        with eval_searcher(shallow) as searcher:
+            sweep = evaluate(searcher, C.sweep(default, args.sweep_candidates), queries, qrels, gains=args.gains,
+                             progress=progress)
     meta = {"products": prepared.products, "collection": prepared.collection, "reused": prepared.reused,
             "ingest_s": round(prepared.ingest_seconds, 1), "queries": results[0].queries if results else 0,
             "embedding": prepared.settings.embed.backend, "gains": args.gains}

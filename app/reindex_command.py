@@ -17,7 +17,7 @@ from typing import Any
 from catalog_search.core.errors import ConfigError
 from catalog_search.core.settings import Settings, load_settings
 from catalog_search.evaluate.data import EvalDataError
-from catalog_search.evaluate.gate import JudgedSet
+from catalog_search.evaluate.gate import JudgedScorer, JudgedSet
 
 GATE_FAILED = 3
 NEW_MODEL_OPTIONS = {"embed_backend": "embed_backend", "embed_model": "embed_model",
@@ -56,12 +56,16 @@ def options(args: argparse.Namespace) -> Any:
         judged = None if args.skip_gate else JudgedSet.load(args.queries, args.qrels)
     except EvalDataError as exc:
         raise ConfigError(str(exc)) from None
-    return ReindexOptions(judged=judged, max_drop=args.max_drop, from_file=args.from_file,
+    from catalog_search.app.eval_collection import eval_searcher
+
+    progress = not args.no_progress and sys.stderr.isatty()
+    gate = None if judged is None else JudgedScorer(judged, eval_searcher, progress=progress)
+    return ReindexOptions(gate=gate, max_drop=args.max_drop, from_file=args.from_file,
                           default_version=args.default_version, swap=not args.no_swap, follow=args.follow,
                           drop_old=args.drop_old, overwrite=args.overwrite, re_embed=args.re_embed,
                           kafka=not args.no_kafka, replay_from=args.replay_from, group=args.group,
                           idle_s=args.catch_up_idle, catch_up_timeout_s=args.catch_up_timeout, rejects=args.rejects,
-                          progress=not args.no_progress and sys.stderr.isatty())
+                          progress=progress)
 
 
 def run_reindex(args: argparse.Namespace, live: Settings) -> int:

@@ -40,7 +40,7 @@ from catalog_search.app.ingest_wiring import make_batcher, make_processor  # noq
 from catalog_search.adapters.kafka import KafkaDeadLetterSink, ensure_topics, make_consumer, make_producer  # noqa: E402
 from catalog_search.ingest.worker import IngestWorker  # noqa: E402
 from catalog_search.retrieve.client import SearchClient  # noqa: E402
-from catalog_search.retrieve.server import start  # noqa: E402
+from catalog_search.app.search_wiring import start_search_server  # noqa: E402
 
 MAX_BRANDS = 64                  # retrieve.filters.MAX_FILTER_VALUES
 QUERY = "fresh arrival"
@@ -140,7 +140,7 @@ def run(seconds: float = 60.0, load: float = 0.8, poll_ms: float = 100.0, calibr
 
         thread = threading.Thread(target=work, name="bench-ingest-worker", daemon=True)
         thread.start()
-        server = start(settings)
+        server = start_search_server(settings)
         client = SearchClient(settings.grpc.address, timeout_s=10)
         tracker = Tracker()
         try:

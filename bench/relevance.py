@@ -9,10 +9,10 @@ is ``catalog-search eval``'s: the first ``--limit-queries`` queries of the file,
 
 The 54,667 titles are NOT re-embedded (~12 min on 2 cores): the skus and dense vectors are read (read only) from the
 evaluation collection that ``catalog-search eval`` built on the Milvus server at ``--milvus-uri`` (default
-``$CATALOG_BENCH_EVAL_URI`` or http://127.0.0.1:19611); its name comes from ``evaluate.naming.eval_collection`` (model,
+``$CATALOG_BENCH_EVAL_URI`` or http://127.0.0.1:19611); its name comes from ``app.eval_collection.eval_collection`` (model,
 dim, hash of the products file, BM25 signature). When the server or the collection is missing the section is skipped with the reason,
 unless ``--build`` was given once: then a Milvus Lite server of our own under ``~/.cache/catalog-search/bench-eval``
-gets the collection through ``evaluate.runner.prepare_collection`` (the real ingest code), and later runs find it
+gets the collection through ``app.eval_collection.prepare_collection`` (the real ingest code), and later runs find it
 there by themselves when ``--milvus-uri`` does not answer.
 
 1. seeds' recipe: ``faiss.IndexFlatIP`` over those unit vectors (= cosine, exact), queries embedded with the same
@@ -44,7 +44,7 @@ from bench.common import ROOT, add_json_arg, emit, ratio, rnd, version_of  # noq
 from catalog_search.core.settings import Settings, load_settings  # noqa: E402
 from catalog_search.evaluate import metrics as M  # noqa: E402
 from catalog_search.evaluate.data import load_products, load_qrels, load_queries  # noqa: E402
-from catalog_search.evaluate.naming import eval_collection  # noqa: E402
+from catalog_search.app.eval_collection import eval_collection  # noqa: E402
 
 DEFAULT_DATASET = Path(os.environ.get("CATALOG_BENCH_HOMEDEPOT", ROOT.parent / "shared" / "datasets" / "homedepot"))
 DEFAULT_URI = os.environ.get("CATALOG_BENCH_EVAL_URI", "http://127.0.0.1:19611")
@@ -146,7 +146,7 @@ def collection_state(uri: str, collection: str) -> tuple[bool, str]:
 def own_collection(settings: Settings, products: Path, skus: Sequence[str], collection: str, *,
                    build: bool) -> tuple[Any, str] | None:
     """Our own Milvus Lite server under ``BUILD_DIR`` holding the eval collection, started; None when it does not
-    hold it and ``build`` is off. With ``build`` the collection is made by ``evaluate.runner.prepare_collection``."""
+    hold it and ``build`` is off. With ``build`` the collection is made by ``app.eval_collection.prepare_collection``."""
     from catalog_search.app.localstack import MilvusLiteServer, free_port
 
     if not build and not (BUILD_DIR / "milvus.db").exists():
@@ -159,7 +159,7 @@ def own_collection(settings: Settings, products: Path, skus: Sequence[str], coll
             server.stop()
             return None
         if not usable or build:
-            from catalog_search.evaluate.runner import prepare_collection
+            from catalog_search.app.eval_collection import prepare_collection
 
             prepared = prepare_collection(settings.replace(**{"milvus_uri": server.uri}), products, skus,
                                           rejects=BUILD_DIR / "rejects.jsonl", progress=sys.stderr.isatty())
@@ -268,7 +268,8 @@ def ours_live(settings: Settings, uri: str, collection: str, names: Sequence[str
               qrels: Mapping[str, Mapping[str, int]], qids: Sequence[str],
               seed_per_query: Mapping[str, Mapping[str, float]]) -> tuple[dict[str, dict[str, Any]], dict | None]:
     """Our configs through the real Searcher, read only; plus how closely Milvus ``dense`` agrees with FAISS."""
-    from catalog_search.evaluate.runner import eval_settings, evaluate
+    from catalog_search.app.eval_collection import eval_searcher, eval_settings
+    from catalog_search.evaluate.runner import evaluate
 
     rerank = settings.rerank.backend != "none"
     wanted = list(dict.fromkeys([*names, *([f"{n}+rerank" for n in names if not n.endswith("+rerank")]
@@ -276,7 +277,8 @@ def ours_live(settings: Settings, uri: str, collection: str, names: Sequence[str
     selected = list({c.name: c for c in (make_config(n, settings) for n in wanted)}.values())
     s = eval_settings(settings.replace(**{"milvus_uri": uri}), collection)
     subset = {q: queries[q] for q in qids}
-    results = evaluate(s, selected, subset, qrels, progress=sys.stderr.isatty())
+    with eval_searcher(s) as searcher:
+        results = evaluate(searcher, selected, subset, qrels, progress=sys.stderr.isatty())
     rows: dict[str, dict[str, Any]] = {}
     agreement = None
     for r in results:

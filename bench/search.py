@@ -122,7 +122,7 @@ def run(n_products: int = 5000, runs: int = 200, seconds: float = 5.0,
                 AnnSearchRequest([q], "sparse", {"metric_type": "BM25"}, 100, expr="deleted == false")],
                 RRFRanker(60), limit=10, output_fields=fields)
 
-        searcher = Searcher(store, embedder, make_rerank_stage(settings), candidates=settings.search.candidates,
+        searcher = Searcher(store, embedder, make_rerank_stage(settings.rerank, None), candidates=settings.search.candidates,
                             exact_threshold=settings.search.exact_threshold, cache=None)
         server = start(settings, searcher)
         try:

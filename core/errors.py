@@ -43,6 +43,14 @@ class RerankError(BackendError):
     """The reranker failed or ran out of time (retrieval degrades to the fused order)."""
 
 
+class RerankTimeoutError(RerankError):
+    """The reranker did not answer within the time it was given (always retriable)."""
+
+    def __init__(self, message: str, *, timeout_s: float | None = None) -> None:
+        super().__init__(message, retriable=True)
+        self.timeout_s = timeout_s
+
+
 class StoreError(BackendError):
     """The vector store (Milvus) failed."""
 

@@ -7,8 +7,6 @@ import hashlib
 import re
 from pathlib import Path
 
-from catalog_search.adapters.milvus.schema import text_index_signature
-
 CHUNK = 1 << 20
 
 
@@ -19,11 +17,6 @@ def corpus_hash(path: Path, chars: int = 12) -> str:
         for block in iter(lambda: data.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()[:chars]
-
-
-def eval_collection(model_id: str, dim: int, products: Path, bm25_analyzer: str) -> str:
-    """The evaluation collection of ``products`` for this embedding model and BM25 analyzer (with the BM25 params)."""
-    return collection_name(model_id, dim, products, text_index_signature(bm25_analyzer))
 
 
 def collection_name(model_id: str, dim: int, products: Path, text_signature: str = "") -> str:

@@ -15,9 +15,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from catalog_search.ingest.batcher import Batcher
-from catalog_search.ingest.dead_letters import DeadLetter
+from catalog_search.core.dead_letters import DeadLetter
 from catalog_search.ingest.processor import BatchProcessor, Counters
-from catalog_search.ingest.records import SourceRecord
+from catalog_search.core.records import SourceRecord
 
 
 class FileDeadLetterSink:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from catalog_search.ingest.records import SourceRecord
+from catalog_search.core.records import SourceRecord
 
 
 class Batcher:

@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass, fields
 from typing import Protocol
 
 from catalog_search.core.events import Event, InvalidEvent, parse_event
-from catalog_search.ingest.dead_letters import DeadLetter
+from catalog_search.core.dead_letters import DeadLetter
 from catalog_search.ingest.metrics import IngestMetrics
 from catalog_search.ingest.pipeline import Pipeline
 from catalog_search.ingest.plan import Outcome
-from catalog_search.ingest.records import SourceRecord
+from catalog_search.core.records import SourceRecord
 from catalog_search.ingest.retry import RetryPolicy
 
 

@@ -14,7 +14,7 @@ from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from catalog_search.core.settings import Settings
-from catalog_search.ingest.dead_letters import original_bytes, parse_envelope
+from catalog_search.core.dead_letters import original_bytes, parse_envelope
 from catalog_search.adapters.kafka import ensure_topics, make_consumer, make_producer, send_all
 
 log = logging.getLogger(__name__)

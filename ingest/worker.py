@@ -25,7 +25,7 @@ from kafka.structs import OffsetAndMetadata
 from catalog_search.ingest.batcher import Batcher
 from catalog_search.adapters.kafka import broker_error, to_source_record
 from catalog_search.ingest.processor import BatchProcessor, Counters
-from catalog_search.ingest.records import SourceRecord
+from catalog_search.core.records import SourceRecord
 
 log = logging.getLogger(__name__)
 LAG_REFRESH_S = 5.0

@@ -19,22 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from catalog_search.core.errors import ConfigError, RerankError
+from catalog_search.core.errors import RerankError, RerankTimeoutError
 from catalog_search.core.rerank import Reranker
 from catalog_search.rerank.breaker import CircuitBreaker
 
 if TYPE_CHECKING:
-    from catalog_search.core.settings import Settings
+    from catalog_search.core.settings import RerankSettings
 
 log = logging.getLogger(__name__)
-
-
-class RerankTimeoutError(RerankError):
-    """The reranker did not answer within the time it was given (always retriable)."""
-
-    def __init__(self, message: str, *, timeout_s: float | None = None) -> None:
-        super().__init__(message, retriable=True)
-        self.timeout_s = timeout_s
 
 
 @dataclass(frozen=True)
@@ -113,24 +105,8 @@ class RerankStage:
             self.reranker.close()
 
 
-def make_reranker(settings: Settings) -> Reranker | None:
-    """The reranker named by ``settings.rerank.backend`` (``none`` -> None)."""
-    backend = settings.rerank.backend
-    if backend == "none":
-        return None
-    if backend == "vllm":
-        from catalog_search.adapters.reranking.vllm import VLLMReranker
-        return VLLMReranker.from_settings(settings)
-    if backend == "local":
-        from catalog_search.adapters.reranking.local import LocalReranker
-        return LocalReranker.from_settings(settings)
-    raise ConfigError(f"CATALOG_RERANK_BACKEND: unknown backend {backend!r} (none, vllm or local)")
-
-
-def make_rerank_stage(settings: Settings, *, reranker: Reranker | None = None) -> RerankStage:
-    """A ``RerankStage`` built from settings (``reranker`` overrides the backend, e.g. in tests)."""
-    if reranker is None:
-        reranker = make_reranker(settings)
-    breaker = CircuitBreaker(settings.rerank.breaker_failures, settings.rerank.breaker_reset_s)
-    return RerankStage(reranker, breaker=breaker, margin_s=settings.rerank.timeout_margin_ms / 1000.0,
-                       instruction=settings.rerank.instruction)
+def make_rerank_stage(settings: RerankSettings, reranker: Reranker | None) -> RerankStage:
+    """A ``RerankStage`` around ``reranker`` (None: no reranker configured) with the configured breaker and margin."""
+    breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s)
+    return RerankStage(reranker, breaker=breaker, margin_s=settings.timeout_margin_ms / 1000.0,
+                       instruction=settings.instruction)

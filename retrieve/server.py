@@ -50,21 +50,12 @@ class SearchServer:
             close()
 
 
-def serve(settings: Settings, searcher: Searcher | None = None, *, address: str | None = None) -> grpc.Server:
-    """Start the server on ``address`` (default ``settings.grpc.address``) and return it (already serving).
-
-    Without ``searcher`` one is built with ``retrieve.app.make_searcher(settings)``. The returned server has a
-    ``search_server`` attribute (a ``SearchServer``) whose ``stop()`` also flips health to NOT_SERVING first.
-    """
-    return start(settings, searcher, address=address).server
-
-
-def start(settings: Settings, searcher: Searcher | None = None, *, address: str | None = None) -> SearchServer:
+def start(settings: Settings, searcher: Searcher, *, address: str | None = None,
+          owns_searcher: bool = False) -> SearchServer:
+    """Serve ``searcher`` on ``address`` (default ``settings.grpc.address``); ``owns_searcher``: ``stop`` (and a
+    failed start) closes it. The returned handle's ``stop()`` flips health to NOT_SERVING first."""
     address = address or settings.grpc.address
-    owns = searcher is None
-    if searcher is None:
-        from catalog_search.app.search_wiring import make_searcher      # the search core (Milvus, embedder, reranker)
-        searcher = make_searcher(settings)
+    owns = owns_searcher
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="search-rpc"),
                          maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
                          # gRPC sets SO_REUSEPORT by default: a second server on a busy address would silently
@@ -91,18 +82,16 @@ def start(settings: Settings, searcher: Searcher | None = None, *, address: str 
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     handle = SearchServer(server, health_servicer, searcher, address, port, owns_searcher=owns)
-    server.search_server = handle    # type: ignore[attr-defined]
     log.info("search server listening on %s (port %d)", address, port)
     return handle
 
 
-def run_server(settings: Settings, *, ready: Any = None) -> int:
-    """Serve until SIGTERM/SIGINT, then drain gracefully. Blocks; for ``catalog-search serve``.
-
-    ``ready`` (optional) is called with the ``SearchServer`` once it is listening.
+def run_server(settings: Settings, searcher: Searcher, *, ready: Any = None) -> int:
+    """Serve ``searcher`` (closed at the end) until SIGTERM/SIGINT, then drain gracefully. Blocks; for
+    ``catalog-search serve``. ``ready`` (optional) is called with the ``SearchServer`` once it is listening.
     """
     started = time.monotonic()
-    handle = start(settings)
+    handle = start(settings, searcher, owns_searcher=True)
     log.info("search server ready in %.2fs", time.monotonic() - started)
     if ready is not None:
         ready(handle)

@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from catalog_search.adapters.truncation import _RETOKENIZE_SLACK
-from catalog_search.core.errors import ConfigError, RerankError
+from catalog_search.core.errors import ConfigError, RerankError, RerankTimeoutError
 from catalog_search.adapters.reranking.qwen3 import NO_TOKEN, YES_TOKEN, full_prompt
-from catalog_search.rerank.stage import RerankTimeoutError
 
 if TYPE_CHECKING:
     from catalog_search.core.settings import Settings

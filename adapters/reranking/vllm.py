@@ -49,9 +49,8 @@ import httpx
 
 from catalog_search.adapters.http import ServerErrors, post
 from catalog_search.adapters.truncation import TokenTruncator
-from catalog_search.core.errors import RerankError
+from catalog_search.core.errors import RerankError, RerankTimeoutError
 from catalog_search.adapters.reranking.qwen3 import format_document, format_query
-from catalog_search.rerank.stage import RerankTimeoutError
 
 if TYPE_CHECKING:
     from catalog_search.core.settings import Settings

@@ -21,7 +21,7 @@ from catalog_search.core.store import VectorStore
 from catalog_search.ingest.backfill import backfill
 from catalog_search.ingest.batcher import Batcher
 from catalog_search.ingest.processor import BatchProcessor, Counters
-from catalog_search.ingest.records import SourceRecord
+from catalog_search.core.records import SourceRecord
 from catalog_search.ingest.reindex.plan import row_event
 from catalog_search.ingest.retry import RetryPolicy
 

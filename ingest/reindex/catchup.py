@@ -27,7 +27,7 @@ from catalog_search.core.settings import Settings
 from catalog_search.ingest.batcher import Batcher
 from catalog_search.adapters.kafka import broker_error, ensure_topics, make_consumer, to_source_record
 from catalog_search.ingest.processor import BatchProcessor, Counters
-from catalog_search.ingest.records import SourceRecord
+from catalog_search.core.records import SourceRecord
 from catalog_search.ingest.reindex.plan import lag, start_offsets
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Pure decisions of a reindex: name checks, carry vectors or re-embed, catch-up offsets and lag, rows as events,
-and what the operator does next. No I/O; every function is tested with plain data.
+the gate's verdict and what the operator does next. No I/O; every function is tested with plain data.
 """
 
 from __future__ import annotations
@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from catalog_search.core.errors import ConfigError
 from catalog_search.core.events import PRODUCT_FIELDS
 from catalog_search.core.product import Product
+from catalog_search.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -105,3 +107,46 @@ def next_steps(*, alias: str, old: str, new: str, group: str, model_env: Sequenc
     if not dropped:
         steps.append(f"rollback: `catalog-search alias --set {old}` (while its ingest workers still run)")
     return steps
+
+
+class Scorer(Protocol):
+    """The gate's measure (``evaluate.gate.JudgedScorer``, passed in by the app shell): nDCG@10 and friends of the
+    default search through ``settings.milvus.alias``, on ``queries`` judged queries."""
+
+    @property
+    def queries(self) -> int: ...
+
+    def score(self, settings: Settings) -> Mapping[str, float]: ...
+
+
+def passes(before: float, after: float, max_drop: float) -> bool:
+    """The new nDCG@10 may be at most ``max_drop`` below the old one (float noise tolerated)."""
+    if max_drop < 0:
+        raise ValueError("max_drop must be >= 0")
+    return after >= before - max_drop - 1e-9
+
+
+@dataclass(frozen=True)
+class GateResult:
+    before: Mapping[str, float]          # what the alias served before the swap
+    after: Mapping[str, float]           # the new collection
+    max_drop: float
+
+    @property
+    def passed(self) -> bool:
+        return passes(self.before["ndcg@10"], self.after["ndcg@10"], self.max_drop)
+
+    @property
+    def delta(self) -> float:
+        return self.after["ndcg@10"] - self.before["ndcg@10"]
+
+    def as_dict(self) -> dict[str, Any]:
+        def rounded(m: Mapping[str, float]) -> dict[str, float]:
+            return {k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()}
+        return {"passed": self.passed, "max_drop": self.max_drop, "ndcg@10_delta": round(self.delta, 4),
+                "before": rounded(self.before), "after": rounded(self.after)}
+
+    def summary(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        return (f"gate {verdict}: nDCG@10 {self.before['ndcg@10']:.4f} -> {self.after['ndcg@10']:.4f} "
+                f"({self.delta:+.4f}, allowed drop {self.max_drop:g}) on {int(self.after['queries'])} judged queries")

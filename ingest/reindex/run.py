@@ -20,7 +20,6 @@ from catalog_search.adapters.embedding.factory import make_embedder
 from catalog_search.core.errors import ConfigError, StoreError
 from catalog_search.core.settings import Settings
 from catalog_search.adapters.milvus.store import MilvusStore
-from catalog_search.evaluate.gate import GateResult, JudgedSet, score
 from catalog_search.app.ingest_wiring import make_batcher, make_processor, make_retry
 from catalog_search.ingest.backfill import FileDeadLetterSink
 from catalog_search.ingest.metrics import IngestMetrics
@@ -39,7 +38,7 @@ Phase = Callable[[str, dict[str, Any]], None]
 
 @dataclass(frozen=True)
 class ReindexOptions:
-    judged: JudgedSet | None              # None: no gate (--skip-gate)
+    gate: P.Scorer | None                 # the judged set's scorer; None: no gate (--skip-gate)
     max_drop: float = 0.0
     from_file: Path | None = None         # build from this JSON Lines file instead of the live collection
     default_version: int = 1
@@ -67,7 +66,7 @@ class ReindexResult:
     vectors: str = ""
     build: B.BuildResult | None = None
     catch_up: dict[str, int] = field(default_factory=dict)
-    gate: GateResult | None = None
+    gate: P.GateResult | None = None
     swapped: bool = False
     dropped_old: bool = False
     rejects: str = ""                     # where refused rows and events went (only written when there are any)
@@ -122,8 +121,8 @@ def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, on_phase: Ph
             follower.wait_caught_up(opts.catch_up_timeout_s)
             result.catch_up = follower.counters.as_dict()
 
-        if opts.judged is not None:
-            phase("gate", {"queries": len(opts.judged.judged_queries)})
+        if opts.gate is not None:
+            phase("gate", {"queries": opts.gate.queries})
             result.gate = _gate(live, preview, opts)
             phase("gated", result.gate.as_dict())
         if result.gate_failed or not opts.swap:
@@ -206,11 +205,11 @@ def _build(new: Settings, store: MilvusStore, new_store: MilvusStore, old: str, 
     return B.replay_rows(pages, processor, make_batcher(new), source=f"collection {old}", stop=stop)
 
 
-def _gate(live: Settings, preview: Settings, opts: ReindexOptions) -> GateResult:
-    assert opts.judged is not None
-    before = score(live, opts.judged, progress=opts.progress)          # through the alias: the live collection
-    after = score(preview, opts.judged, progress=opts.progress)        # through the new collection's own alias
-    return GateResult(before, after, opts.max_drop)
+def _gate(live: Settings, preview: Settings, opts: ReindexOptions) -> P.GateResult:
+    assert opts.gate is not None
+    before = opts.gate.score(live)             # through the alias: the live collection
+    after = opts.gate.score(preview)           # through the new collection's own alias
+    return P.GateResult(before, after, opts.max_drop)
 
 
 def _steps(result: ReindexResult, live: Settings, new: Settings, *, following: bool) -> list[str]:

@@ -81,7 +81,7 @@ def test_new_settings_change_only_what_the_options_say():
 
 
 def test_the_report_says_what_happened_and_what_to_do_next():
-    from catalog_search.evaluate.gate import GateResult
+    from catalog_search.ingest.reindex.plan import GateResult
     from catalog_search.ingest.reindex.build import BuildResult
     from catalog_search.app.reindex_command import report
     from catalog_search.ingest.reindex.run import ReindexResult

@@ -3,7 +3,7 @@
 import pytest
 
 from catalog_search.ingest.batcher import Batcher
-from catalog_search.ingest.records import SourceRecord
+from catalog_search.core.records import SourceRecord
 
 
 def rec(offset, size=10, partition=0):

@@ -8,11 +8,11 @@ import pytest
 from catalog_search.core.cache import TTLCache
 from catalog_search.core.errors import StoreError
 from catalog_search.core.events import Delete, Patch, Upsert
-from catalog_search.ingest.dead_letters import DeadLetter
+from catalog_search.core.dead_letters import DeadLetter
 from catalog_search.ingest.pipeline import Pipeline
 from catalog_search.ingest.plan import Outcome
 from catalog_search.ingest.processor import BatchProcessor
-from catalog_search.ingest.records import SourceRecord
+from catalog_search.core.records import SourceRecord
 from catalog_search.ingest.retry import RetryPolicy
 from tests.ingest.fakes import RowsStore, ScriptedEmbedder
 

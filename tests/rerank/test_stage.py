@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 import pytest
 
-from catalog_search.core.errors import ConfigError, RerankError
+from catalog_search.core.errors import RerankError
 from catalog_search.core.settings import load_settings
 from catalog_search.rerank.breaker import CircuitBreaker
-from catalog_search.rerank.stage import RerankOutcome, RerankStage, RerankTimeoutError, make_rerank_stage
-from catalog_search.adapters.reranking.vllm import VLLMReranker
+from catalog_search.core.errors import RerankTimeoutError
+from catalog_search.rerank.stage import RerankOutcome, RerankStage, make_rerank_stage
 
 
 class FakeReranker:
@@ -138,28 +137,17 @@ def test_empty_documents() -> None:
     assert fake.calls == []
 
 
-def test_factory_backends() -> None:
-    s = make_rerank_stage(load_settings(rerank_backend="none"))
-    assert s.reranker is None and s.model_id == "none"
-    s = make_rerank_stage(load_settings(rerank_backend="vllm", rerank_model="Qwen/Qwen3-Reranker-4B",
-                                        rerank_timeout_margin_ms=80, rerank_breaker_failures=7))
-    assert isinstance(s.reranker, VLLMReranker) and s.model_id == "Qwen/Qwen3-Reranker-4B"
-    assert s.margin_s == pytest.approx(0.08)
-    s.close()
+def test_stage_from_settings_keeps_breaker_and_margin() -> None:
     fake = FakeReranker()
-    s = make_rerank_stage(load_settings(rerank_backend="vllm"), reranker=fake)
-    assert s.reranker is fake
-
-
-def test_factory_local_without_torch_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "torch", None)   # import torch -> ImportError, as in the main venv
-    with pytest.raises(ConfigError, match="install torch and transformers to use CATALOG_RERANK_BACKEND=local"):
-        make_rerank_stage(load_settings(rerank_backend="local", rerank_model="/nonexistent"))
+    s = make_rerank_stage(load_settings(rerank_timeout_margin_ms=80, rerank_breaker_failures=7).rerank, fake)
+    assert s.reranker is fake and s.model_id == "fake-reranker" and s.margin_s == pytest.approx(0.08)
+    assert s.breaker._failures_to_open == 7
+    assert make_rerank_stage(load_settings().rerank, None).model_id == "none"
 
 
 def test_configured_instruction_is_used_unless_the_call_passes_one() -> None:
     rr = FakeReranker()
-    s = make_rerank_stage(load_settings(rerank_backend="none", rerank_instruction="Judge the product"), reranker=rr)
+    s = make_rerank_stage(load_settings(rerank_instruction="Judge the product").rerank, rr)
     s.run("drill", ["a"], time_left_s=None)
     s.run("drill", ["a"], instruction="Per call", time_left_s=None)
     assert [call[2] for call in rr.calls] == ["Judge the product", "Per call"]

@@ -84,9 +84,9 @@ def live(catalog: tuple[Settings, dict[str, Product]]) -> dict[str, Product]:
 
 
 def _start(settings: Settings, **overrides: Any):
-    from catalog_search.retrieve.server import start
+    from catalog_search.app.search_wiring import start_search_server
     address = f"127.0.0.1:{free_port()}"
-    return start(settings.replace(**{"grpc_address": address, **overrides}), address=address)
+    return start_search_server(settings.replace(**{"grpc_address": address, **overrides}), address=address)
 
 
 @pytest.fixture(scope="module")
@@ -321,10 +321,10 @@ def test_unavailable_is_retried_a_bounded_number_of_times_then_clear() -> None:
 
 def test_server_restart_is_ridden_out_by_the_retries(catalog: tuple) -> None:
     """A client created before the server is up still succeeds once it is (within its retries and deadline)."""
-    from catalog_search.retrieve.server import start
+    from catalog_search.app.search_wiring import start_search_server
     address = f"127.0.0.1:{free_port()}"
     holder: list[Any] = []
-    timer = threading.Timer(0.1, lambda: holder.append(start(catalog[0], address=address)))
+    timer = threading.Timer(0.1, lambda: holder.append(start_search_server(catalog[0], address=address)))
     with SearchClient(address, timeout_s=TIMEOUT_S, retries=8) as client:
         timer.start()
         try:

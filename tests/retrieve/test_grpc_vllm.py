@@ -19,7 +19,7 @@ from catalog_search.adapters.milvus.store import MilvusStore
 from catalog_search.ingest.pipeline import Pipeline
 from catalog_search.adapters.reranking.vllm import VLLMReranker
 from catalog_search.retrieve.client import SearchClient
-from catalog_search.retrieve.server import start
+from catalog_search.app.search_wiring import start_search_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.vllm]
 SAMPLE = Path(__file__).resolve().parents[2] / "app" / "data" / "sample_catalog.jsonl"
@@ -38,7 +38,7 @@ def stack(milvus_server, vllm_embed_server, vllm_rerank_server):
     store.ensure_collection()
     embedder = OpenAIEmbedder.from_settings(settings)
     Pipeline(embedder, store).process(events)
-    server = start(settings)
+    server = start_search_server(settings)
     yield settings, store, embedder
     server.stop()
     embedder.close()

@@ -341,18 +341,18 @@ def test_table_and_json_rendering():
     assert not math.isnan(data["hits"][0]["score"])
 
 
-def test_serve_returns_a_started_grpc_server_and_rejects_a_busy_address():
+def test_start_serves_on_the_configured_address_and_rejects_a_busy_one():
     from catalog_search.core.errors import ConfigError
-    from catalog_search.retrieve.server import serve
+    from catalog_search.retrieve.server import start
 
     address = f"127.0.0.1:{free_port()}"
     settings = load_settings(grpc_address=address)
-    server = serve(settings, FakeSearcher())                   # address defaults to settings.grpc.address
+    handle = start(settings, FakeSearcher())                   # address defaults to settings.grpc.address
     try:
-        assert isinstance(server, grpc.Server)
+        assert isinstance(handle.server, grpc.Server) and handle.address == address
         with SearchClient(address) as client:
             assert client.search("q") == RESPONSE
         with pytest.raises(ConfigError, match="cannot listen on"):
-            serve(settings, FakeSearcher())
+            start(settings, FakeSearcher())
     finally:
-        server.search_server.stop(0)
+        handle.stop(0)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.source_tree import link_source_tree
 
-from catalog_search.core.errors import ConfigError
+from catalog_search.core.errors import ConfigError, RerankTimeoutError
 from catalog_search.core.settings import load_settings
 from catalog_search.adapters.reranking.vllm import VLLMReranker
 from tests.adapters.reranking.test_vllm import DOCS, INSTRUCTION, LONG_DOC, vllm_margins
@@ -24,7 +24,6 @@ QUERIES = ["cordless drill", "沙发", "wireless mouse for gaming"]
 LOCAL_SCRIPT = r"""
 import json, sys
 from catalog_search.adapters.reranking.local import LocalReranker
-from catalog_search.rerank.stage import RerankTimeoutError
 args = json.loads(sys.stdin.read())
 rr = LocalReranker(args["model"], batch_size=3, max_doc_tokens=512, num_threads=2)
 out = {"margins": {}, "scores": {}, "truncated": rr.truncate(args["long_doc"])}

@@ -16,7 +16,8 @@ from catalog_search.core.settings import load_settings
 from catalog_search.core.rerank import Reranker
 from catalog_search.rerank.breaker import CircuitBreaker
 from catalog_search.adapters.reranking.qwen3 import format_document, format_query
-from catalog_search.rerank.stage import RerankStage, RerankTimeoutError
+from catalog_search.core.errors import RerankTimeoutError
+from catalog_search.rerank.stage import RerankStage
 from catalog_search.adapters.reranking.vllm import VLLMReranker
 from tests.support.vllm import free_port
 

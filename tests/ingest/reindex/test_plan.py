@@ -109,3 +109,29 @@ def test_next_steps_carry_every_setting_a_reindex_may_change():
     swapped = ReindexResult(alias="a", old="v1", new="v2", group="g", swapped=True)
     steps = "\n".join(_steps(swapped, live, new, following=False))
     assert "CATALOG_BM25_ANALYZER=multilingual" in steps and "CATALOG_MILVUS_INDEX=FLAT" in steps
+
+
+# -- the gate's verdict ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("before, after, max_drop, ok", [
+    (0.50, 0.50, 0.0, True),
+    (0.50, 0.60, 0.0, True),
+    (0.50, 0.49, 0.0, False),
+    (0.50, 0.49, 0.02, True),
+    (0.50, 0.47, 0.02, False),
+    (0.3, 0.1 + 0.2, 0.0, True),          # float noise is not a regression
+])
+def test_new_must_be_at_least_old_minus_max_drop(before, after, max_drop, ok):
+    assert P.passes(before, after, max_drop) is ok
+
+
+def test_negative_max_drop_is_refused():
+    with pytest.raises(ValueError):
+        P.passes(0.5, 0.5, -0.1)
+
+
+def test_gate_result_reports_both_sides():
+    result = P.GateResult({"ndcg@10": 0.8, "queries": 5}, {"ndcg@10": 0.61234, "queries": 5}, 0.1)
+    assert not result.passed
+    assert result.as_dict()["ndcg@10_delta"] == pytest.approx(-0.1877)
+    assert "FAILED" in result.summary() and "0.8000 -> 0.6123" in result.summary()

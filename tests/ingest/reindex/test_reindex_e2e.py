@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from catalog_search.adapters.milvus.store import MilvusStore
-from catalog_search.evaluate.gate import JudgedSet
+from catalog_search.app.eval_collection import eval_searcher
+from catalog_search.evaluate.gate import JudgedScorer, JudgedSet
 from catalog_search.ingest.reindex.run import ReindexOptions, reindex
 from catalog_search.app.search_wiring import make_searcher
 from catalog_search.retrieve.domain import SearchRequest
@@ -92,7 +93,7 @@ def test_reindex_catches_up_gates_and_swaps_while_searches_read_the_old_collecti
 
     judged_set = JudgedSet.load(judged["queries"], judged["qrels"])
     try:
-        result = reindex(live, new, ReindexOptions(judged=judged_set, max_drop=0.02, idle_s=1.0, follow=True),
+        result = reindex(live, new, ReindexOptions(gate=JudgedScorer(judged_set, eval_searcher), max_drop=0.02, idle_s=1.0, follow=True),
                          on_phase=on_phase, stop=stop)
         time.sleep(0.5)
     finally:

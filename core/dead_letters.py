@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from catalog_search.ingest.records import SourceRecord
+from catalog_search.core.records import SourceRecord
 
 
 @dataclass(frozen=True)

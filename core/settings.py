@@ -208,6 +208,12 @@ class Settings(BaseModel):
     retry: RetrySettings
     grpc: GrpcSettings
 
+    def model_copy(self, *, update: Any = None, deep: bool = False) -> "Settings":
+        """Refused with ``update``: pydantic would set flat names as unknown attributes without validating them."""
+        if update:
+            raise TypeError("Settings.model_copy(update=...) is not validated: use Settings.replace(**flat)")
+        return super().model_copy(deep=deep)
+
     def value(self, flat: str) -> Any:
         """One field by its flat name (``value("embed_dim")``): for code that lists variables, such as reindex."""
         if flat not in FLAT_NAMES:

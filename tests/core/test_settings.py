@@ -58,3 +58,8 @@ def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(ConfigError, match="CATALOG_EMBED_DIM must be 384"):
         load_settings(embed_dim=1024)
     assert load_settings(embed_backend="openai", embed_dim=256).value("embed_dim") == 256
+
+
+def test_an_unvalidated_copy_is_refused() -> None:
+    with pytest.raises(TypeError, match="replace"):
+        load_settings().model_copy(update={"milvus_collection": "v2"})

@@ -1,9 +1,13 @@
-"""Error mapping for requests to an OpenAI-compatible server (vLLM, SGLang), done once per request.
+"""Error mapping for the httpx requests to vLLM-only endpoints (``/tokenize``, ``/detokenize``, ``/v1/rerank``).
+
+``/v1/embeddings`` goes through the ``openai`` SDK instead (``adapters.embedding.openai_api``), which reuses
+``server_message`` and ``says_too_long`` so both paths word and class errors alike.
 
 Connection errors, timeouts, HTTP 429 and 5xx -> ``errors.error(retriable=True)``; other 4xx ->
 ``errors.error(retriable=False)`` carrying the server's message; an over-long input (HTTP 413, or 400/422 whose
 message says so) -> ``errors.too_long`` when the kind of server has one. ``ServerErrors`` names the kind of server
-and its error classes: the embedding backend uses ``EMBEDDING_SERVER``, the reranker its own (``rerank.vllm``).
+and its error classes: the embedder's tokenizer requests use ``EMBEDDING_SERVER``, the reranker its own
+(``reranking.vllm``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ _TOO_LONG = re.compile(
     r"|input_tokens|input_text",
     re.IGNORECASE,
 )
+
+
+def says_too_long(status: int, message: str) -> bool:
+    """Whether an error answer means "the input is longer than the model accepts" (413, or 400/422 saying so)."""
+    return status == 413 or (status in (400, 422) and _TOO_LONG.search(message) is not None)
 
 
 def server_message(response: httpx.Response) -> str:
@@ -78,7 +87,7 @@ def check_status(response: httpx.Response, url: str, errors: ServerErrors = EMBE
     message = server_message(response)
     if status == 429 or status >= 500:
         raise errors.error(f"{errors.server} HTTP {status} ({url}): {message}", retriable=True)
-    if errors.too_long is not None and (status == 413 or (status in (400, 422) and _TOO_LONG.search(message))):
+    if errors.too_long is not None and says_too_long(status, message):
         raise errors.too_long(f"HTTP {status}: {message}")
     raise errors.error(f"{errors.server} rejected the request, HTTP {status} ({url}): {message}", retriable=False)
 

@@ -165,7 +165,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def search(args: argparse.Namespace, settings: Settings) -> int:
-    from catalog_search.retrieve.client import InvalidSearch, SearchClient, SearchError, SearchUnavailable, format_table, \
+    from catalog_search.app.tables import search_table
+    from catalog_search.retrieve.client import InvalidSearch, SearchClient, SearchError, SearchUnavailable, \
         response_to_json
 
     address = args.address or settings.grpc.address
@@ -183,7 +184,7 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
     except SearchError as exc:
         print(f"error ({exc.code.name}): {exc.message}", file=sys.stderr)
         return 1
-    print(response_to_json(resp) if args.json else format_table(resp, rerank_requested=not args.no_rerank))
+    print(response_to_json(resp) if args.json else search_table(resp, rerank_requested=not args.no_rerank))
     return 0
 
 

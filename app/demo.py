@@ -15,6 +15,7 @@ from pathlib import Path
 
 from catalog_search.app.commands import COUNTER_KEYS, describe, publish_file, run_kafka_worker
 from catalog_search.app.localstack import LocalStack, free_port
+from catalog_search.app.tables import landed_table
 from catalog_search.core.settings import Settings
 from catalog_search.adapters.milvus.store import MilvusStore
 
@@ -58,8 +59,9 @@ DEMO_SEARCHES = (
 
 
 def _search_demo(settings: Settings) -> None:
-    from catalog_search.retrieve.client import SearchClient, format_table
     from catalog_search.app.search_wiring import start_search_server
+    from catalog_search.app.tables import search_table
+    from catalog_search.retrieve.client import SearchClient
 
     server = start_search_server(settings)
     print(f"\nretrieval gRPC server on {settings.grpc.address} (rerank backend: {settings.rerank.backend}"
@@ -70,7 +72,7 @@ def _search_demo(settings: Settings) -> None:
                 shown = ", ".join(f"{k}={v}" for k, v in filters.items())
                 print(f"\n$ catalog-search search {query!r}" + (f"  [{shown}]" if shown else ""))
                 response = client.search(query, top_k=5, **filters)
-                print(format_table(response))
+                print(search_table(response))
     finally:
         server.stop()
 
@@ -84,14 +86,7 @@ def _print_landed(settings: Settings) -> None:
         changed = _changed_skus(sample_file("sample_changes.jsonl"))
         rows = store.fetch(changed[:6])
         print("a few products after the change stream:")
-        for sku in changed[:6]:
-            row = describe(rows[sku]) if sku in rows else None
-            if row is None:
-                print(f"  {sku}: not stored")
-                continue
-            state = "DELETED" if row["deleted"] else f"{row['price']:.2f} {row['currency']}" + \
-                ("" if row["in_stock"] else " (out of stock)")
-            print(f"  {sku:14} v{row['version']:<3} {state:24} {row['title'][:48]}  [{row['vector_dim']}-d vector]")
+        print(landed_table({sku: describe(rows[sku]) if sku in rows else None for sku in changed[:6]}))
     finally:
         store.close()
 

@@ -1,20 +1,25 @@
-"""A thread-safe LRU cache whose entries also expire after ``ttl_s`` (clock injectable for tests)."""
+"""The vector caches (query vectors in ``retrieve.searcher``, document vectors in ``ingest.pipeline``): a lock and
+get/put around ``cachetools.TTLCache``, which does the LRU order and the expiry.
+
+The wrapper stays because the callers want ``get -> None`` on a miss, ``maxsize == 0`` as "off" (cachetools refuses
+every item then), one lock for threads (cachetools is not thread-safe), and hit/miss counts.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
+
+import cachetools
 
 V = TypeVar("V")
 
 
 class TTLCache(Generic[V]):
-    """At most ``maxsize`` entries (least recently used evicted first), each valid for ``ttl_s`` after its ``put``.
-
-    ``maxsize == 0`` disables the cache (``get`` always misses, ``put`` keeps nothing).
+    """At most ``maxsize`` entries (least recently used evicted first), each valid for ``ttl_s`` after its ``put``
+    (``math.inf``: until evicted). ``maxsize == 0`` disables the cache: ``get`` always misses, ``put`` keeps nothing.
     """
 
     def __init__(self, maxsize: int, ttl_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
@@ -24,38 +29,35 @@ class TTLCache(Generic[V]):
             raise ValueError("ttl_s must be > 0")
         self.maxsize = maxsize
         self.ttl_s = ttl_s
-        self._clock = clock
-        self._data: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+        self._data: cachetools.TTLCache[Hashable, V] | None = (
+            cachetools.TTLCache(maxsize, ttl_s, timer=clock) if maxsize else None)
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def get(self, key: Hashable) -> V | None:
         with self._lock:
-            entry = self._data.get(key)
-            if entry is not None:
-                expires, value = entry
-                if self._clock() < expires:
-                    self._data.move_to_end(key)
-                    self.hits += 1
-                    return value
-                del self._data[key]
-            self.misses += 1
-            return None
+            value = None if self._data is None else self._data.get(key)
+            if value is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+            return value
 
     def put(self, key: Hashable, value: V) -> None:
-        if self.maxsize == 0:
+        if self._data is None:
             return
         with self._lock:
-            self._data[key] = (self._clock() + self.ttl_s, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
+            self._data[key] = value
 
     def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
+        if self._data is not None:
+            with self._lock:
+                self._data.clear()
 
     def __len__(self) -> int:
+        if self._data is None:
+            return 0
         with self._lock:
+            self._data.expire()
             return len(self._data)

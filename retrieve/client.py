@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import random
 import time
-import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,7 +23,6 @@ from catalog_search.retrieve.servicer import SERVICE_NAME, filters_to_proto, res
 BACKOFF_INITIAL_S = 0.05
 BACKOFF_MAX_S = 0.5
 _UINT32_MAX = 2**32 - 1
-STAGE_ORDER = ("count", "embed", "dense", "exact_scan", "bm25", "fuse", "hydrate", "rerank")   # display order
 
 
 class SearchError(CatalogError):
@@ -156,7 +154,7 @@ def build_request(query: str, *, top_k: int = 10, categories: Iterable[str | Cat
     return msg
 
 
-# ------------------------------------------------------------------------------------------------------- rendering
+# ------------------------------------------------------------------------------------------- JSON (the CLI's --json)
 
 def response_to_dict(resp: SearchResponse) -> dict[str, Any]:
     """JSON-ready form (the CLI's ``--json``)."""
@@ -175,58 +173,3 @@ def response_to_dict(resp: SearchResponse) -> dict[str, Any]:
 
 def response_to_json(resp: SearchResponse) -> str:
     return json.dumps(response_to_dict(resp), ensure_ascii=False)
-
-
-def format_table(resp: SearchResponse, *, rerank_requested: bool = True, title_width: int = 48) -> str:
-    """A readable table: rank, sku, title, price, brand, final and stage scores; then reranker, degradation, timings."""
-    def num(value: float | None, fmt: str = ".3f") -> str:
-        return "-" if value is None else format(value, fmt)
-
-    def clip(text: str, width: int) -> str:
-        text = " ".join(text.split())
-        if _width(text) <= width:
-            return text
-        while _width(text) > width - 1:
-            text = text[:-1]
-        return text + "…"
-
-    header = ("#", "sku", "title", "price", "brand", "score", "dense", "bm25", "fused", "rerank")
-    rows = [(str(i), h.sku, clip(h.title, title_width), f"{h.price:,.2f} {h.currency}" + ("" if h.in_stock else " *"),
-             clip(h.brand, 16), num(h.score, ".4f"), num(h.scores.dense), num(h.scores.bm25, ".2f"),
-             num(h.scores.fused, ".4f"), num(h.scores.rerank))
-            for i, h in enumerate(resp.hits, 1)]
-    widths = [max(_width(r[c]) for r in [header, *rows]) for c in range(len(header))]
-    right = {0, 3, 5, 6, 7, 8, 9}
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join((" " * (w - _width(c)) + c) if i in right else (c + " " * (w - _width(c)))
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    out = [line(header), line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]
-    if not rows:
-        out.append("(no results)")
-    if any(not h.in_stock for h in resp.hits):
-        out.append("* out of stock")
-    reranker = resp.models.get("reranker", "")
-    if not rerank_requested:
-        out.append("rerank: off (not requested)")
-    elif any(h.scores.rerank is not None for h in resp.hits):
-        out.append(f"rerank: {reranker or 'yes'}")
-    elif reranker in ("", "none"):
-        out.append("rerank: none (no reranker configured)")
-    else:
-        out.append(f"rerank: skipped ({reranker} did not run)" if resp.hits else f"rerank: {reranker} (no hits)")
-    if resp.degraded:
-        out.append(f"DEGRADED: {resp.degraded_reason or 'no reason given'}")
-    if resp.timings_ms:
-        order = {stage: i for i, stage in enumerate(STAGE_ORDER)}
-        stages = sorted(resp.timings_ms, key=lambda k: (k == "total", order.get(k, len(order)), k))
-        out.append("timings: " + ", ".join(f"{k} {resp.timings_ms[k]:.1f}ms" for k in stages))
-    if resp.models:
-        out.append("models: " + ", ".join(f"{k}={v}" for k, v in resp.models.items()))
-    return "\n".join(out)
-
-
-def _width(text: str) -> int:
-    """Terminal columns: East Asian wide/fullwidth characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

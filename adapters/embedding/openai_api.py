@@ -1,15 +1,17 @@
-"""Embedding backend for OpenAI-compatible servers (vLLM, SGLang) serving Qwen3-Embedding.
+"""Embedding backend for OpenAI-compatible servers (vLLM, SGLang) serving Qwen3-Embedding, via the ``openai`` SDK.
 
-* ``POST {base_url}/embeddings`` with ``dimensions`` (Matryoshka truncation done by the server) and
-  ``encoding_format: float``; ``batch_size`` texts per request, up to ``max_concurrency`` requests in flight
-  (a thread pool sharing one ``httpx.Client``); results come back in input order, L2-normalised
-  (``catalog.embedding.response``).
-* Client-side truncation keeps the FIRST ``max_input_tokens`` tokens of a text, measured with the server's
-  ``/tokenize`` and ``/detokenize`` where it has them (``catalog.embedding.truncation``).
-* Errors are mapped once (``catalog.embedding.http_errors``): connection errors, timeouts, HTTP 429 and 5xx ->
-  ``EmbeddingError(retriable=True)``; other 4xx -> ``EmbeddingError(retriable=False)`` carrying the server's
-  message; an over-long input -> ``InputTooLongError``; a malformed response -> non-retriable ``EmbeddingError``.
-  No retries here: the ingest layer decides.
+* One ``openai.OpenAI`` client (``max_retries=0``: retries live in ``ingest.retry`` only) calls
+  ``embeddings.create(model, input, dimensions, encoding_format="float")`` - ``dimensions`` is the Matryoshka
+  truncation done by the server; ``batch_size`` texts per request, up to ``max_concurrency`` requests in flight
+  (a thread pool sharing the client). Results come back in input order, L2-normalised.
+* The answer is read raw (``with_raw_response``) and validated by ``adapters.embedding.response``: the SDK builds
+  its response models without validation, so a short, duplicated or wrong-sized answer would otherwise pass.
+* Client-side truncation keeps the FIRST ``max_input_tokens`` tokens of a text, measured with vLLM's ``/tokenize``
+  and ``/detokenize`` where the server has them (``adapters.truncation``; httpx, the SDK has no such endpoints).
+  SDK and truncator share one ``httpx.Client`` (its connection pool is sized for ``max_concurrency``).
+* The SDK's errors are mapped once (``adapters.embedding.sdk_errors``): timeouts, connection errors, HTTP 429 and
+  5xx -> ``EmbeddingError(retriable=True)``; an over-long input -> ``InputTooLongError`` (with its index when the
+  batch held one text); other 4xx -> ``EmbeddingError(retriable=False)`` carrying the server's message.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import numpy as np
+import openai
 
-from catalog_search.adapters.http import post
 from catalog_search.adapters.embedding.response import parse_embeddings
+from catalog_search.adapters.embedding.sdk_errors import map_sdk_error
 from catalog_search.adapters.truncation import TokenTruncator
-from catalog_search.core.errors import EmbeddingError, InputTooLongError
+from catalog_search.core.errors import EmbeddingError
 from catalog_search.core.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
 
 if TYPE_CHECKING:
@@ -48,7 +51,6 @@ class OpenAIEmbedder:
         max_input_tokens: int | None = 1024,
         query_instruction: str = DEFAULT_QUERY_INSTRUCTION,
         query_template: str = QWEN3_QUERY_TEMPLATE,
-        send_dimensions: bool = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if batch_size < 1:
@@ -68,13 +70,14 @@ class OpenAIEmbedder:
         self._max_concurrency = max_concurrency
         self._query_instruction = query_instruction
         self._query_template = query_template
-        self._send_dimensions = send_dimensions
-        headers = {"Accept": "application/json"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
         limits = httpx.Limits(max_connections=max_concurrency + 2, max_keepalive_connections=max_concurrency + 2)
-        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout_s), limits=limits,
-                                    transport=transport)
+        # ``transport`` is for tests and fault injection (httpx.MockTransport); the SDK sends through this client.
+        self._client = httpx.Client(headers={"Accept": "application/json"}, timeout=httpx.Timeout(timeout_s),
+                                    limits=limits, transport=transport)
+        # The SDK refuses an empty key; vLLM started without --api-key ignores the header, so "EMPTY" (vLLM's own
+        # convention) stands in. Passing a key always also keeps the SDK from reading OPENAI_API_KEY instead.
+        self._openai = openai.OpenAI(base_url=self._base_url, api_key=api_key or "EMPTY", timeout=timeout_s,
+                                     max_retries=0, http_client=self._client)
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._truncator = TokenTruncator(self._client, self._base_url, model, max_input_tokens)
@@ -123,7 +126,7 @@ class OpenAIEmbedder:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
-        self._client.close()
+        self._openai.close()            # closes the shared httpx client as well
 
     def __enter__(self) -> OpenAIEmbedder:
         return self
@@ -162,13 +165,11 @@ class OpenAIEmbedder:
 
     def _embed_batch(self, texts: list[str], offset: int) -> np.ndarray:
         texts = [self._truncator.truncate(t) for t in texts]
-        payload: dict[str, Any] = {"model": self._model, "input": texts, "encoding_format": "float"}
-        if self._send_dimensions:
-            payload["dimensions"] = self._dim
         try:
-            response = post(self._client, f"{self._base_url}/embeddings", payload)
-        except InputTooLongError as exc:
-            index = offset if len(texts) == 1 else None
-            where = f"input {offset}" if len(texts) == 1 else f"one of inputs {offset}..{offset + len(texts) - 1}"
-            raise InputTooLongError(f"{where} is too long for the model: {exc}", index=index) from exc
-        return parse_embeddings(response, len(texts), self._dim)
+            raw = self._openai.embeddings.with_raw_response.create(
+                model=self._model, input=texts, dimensions=self._dim, encoding_format="float")
+        except openai.OpenAIError as exc:
+            raise map_sdk_error(exc, f"{self._base_url}/embeddings", offset, len(texts)) from exc
+        except RuntimeError as exc:     # httpx: the client is closed (close() ran); repeating would fail the same way
+            raise EmbeddingError(f"embedding request failed: {exc}", retriable=False) from exc
+        return parse_embeddings(raw.http_response, len(texts), self._dim)

@@ -1,101 +1,44 @@
-"""HTTP error mapping of the OpenAI-compatible embedder: retriable or not, the server's message, over-long inputs."""
+"""The httpx helpers of the vLLM-only endpoints: status mapping, the server's message, over-long detection (pure)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import httpx
 import pytest
 
-from catalog_search.adapters.embedding.openai_api import OpenAIEmbedder
+from catalog_search.adapters.http import EMBEDDING_SERVER, check_status, says_too_long, server_message
 from catalog_search.core.errors import EmbeddingError, InputTooLongError
-from tests.adapters.embedding.servers import BASE, FakeServer, make, respond
 
 
-@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
-def test_throttling_and_server_errors_are_retriable(status: int) -> None:
-    server = FakeServer()
-    server.override = respond(status, {"error": {"message": "busy, try later", "code": status}})
-    with pytest.raises(EmbeddingError) as info:
-        make(server).embed_documents(["a"])
-    assert info.value.retriable is True
-    assert not isinstance(info.value, InputTooLongError)
-    assert str(status) in str(info.value) and "busy, try later" in str(info.value)
-
-
-@pytest.mark.parametrize("status,body", [
-    (400, {"error": {"message": "Model 'm' only supports dimensions in range [1, 1024], got 2048.",
-                     "type": "BadRequestError", "code": 400}}),
-    (404, {"error": {"message": "The model `m` does not exist.", "type": "NotFoundError", "code": 404}}),
-    (401, {"error": {"message": "Unauthorized"}}),
-    (422, {"detail": [{"loc": ["body", "input"], "msg": "field required"}]}),
+@pytest.mark.parametrize("status,message,expected", [
+    (413, "", True),
+    (400, "This model's maximum context length is 64 tokens", True),
+    (422, "input_tokens too many", True),
+    (400, "dimensions out of range", False),
+    (404, "too long", False),          # only 400/422 bodies are read for it
 ])
-def test_client_errors_are_not_retriable_and_carry_the_server_message(status: int, body: Any) -> None:
-    server = FakeServer()
-    server.override = respond(status, body)
+def test_says_too_long(status: int, message: str, expected: bool) -> None:
+    assert says_too_long(status, message) is expected
+
+
+@pytest.mark.parametrize("response,message", [
+    (httpx.Response(400, json={"error": {"message": "bad dims"}}), "bad dims"),
+    (httpx.Response(422, json={"detail": "field required"}), "field required"),
+    (httpx.Response(502, text="Bad Gateway from nginx"), "Bad Gateway from nginx"),
+    (httpx.Response(500, json={"error": "boom"}), "boom"),
+])
+def test_server_message(response: httpx.Response, message: str) -> None:
+    assert server_message(response) == message
+
+
+def test_check_status_classes() -> None:
+    url = "http://h/tokenize"
+    ok = httpx.Response(200, json={})
+    assert check_status(ok, url) is ok
     with pytest.raises(EmbeddingError) as info:
-        make(server).embed_documents(["a"])
-    assert info.value.retriable is False
-    assert not isinstance(info.value, InputTooLongError)
-    assert str(status) in str(info.value)
-    message = body["error"]["message"] if "error" in body else "field required"
-    assert message in str(info.value)
-
-
-def test_overlong_input_400_is_input_too_long_with_index() -> None:
-    msg = ("This model's maximum context length is 64 tokens. However, your prompt contains at least 65 input "
-           "tokens, which exceeds this limit even without any output tokens. Please reduce the length of the input "
-           "prompt. (parameter=input_tokens, value=65)")
-    server = FakeServer()
-    server.override = lambda req, body: (httpx.Response(400, json={"error": {"message": msg, "code": 400}})
-                                         if "long" in body["input"][0] else None)
-    emb = make(server, batch_size=1, max_concurrency=2)
-    with pytest.raises(InputTooLongError) as info:
-        emb.embed_documents(["ok", "ok too", "long one"])
-    assert info.value.retriable is False and info.value.index == 2
-    assert "maximum context length is 64" in str(info.value)
-
-
-def test_overlong_input_in_a_batch_has_no_single_index() -> None:
-    server = FakeServer()
-    server.override = respond(400, {"error": {"message": "Input is too long for this model", "code": 400}})
-    with pytest.raises(InputTooLongError) as info:
-        make(server, batch_size=4).embed_documents(["a", "b", "c", "d", "e"])
-    assert info.value.index is None and "0..3" in str(info.value)
-
-
-def test_connection_error_is_retriable() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-
-    emb = OpenAIEmbedder(BASE, "m", 16, transport=httpx.MockTransport(handler))
+        check_status(httpx.Response(503, json={"error": {"message": "busy"}}), url, EMBEDDING_SERVER)
+    assert info.value.retriable is True and "busy" in str(info.value)
+    with pytest.raises(InputTooLongError):
+        check_status(httpx.Response(413, text="too large"), url, EMBEDDING_SERVER)
     with pytest.raises(EmbeddingError) as info:
-        emb.embed_documents(["a"])
-    assert info.value.retriable is True and "unreachable" in str(info.value)
-    assert isinstance(info.value.__cause__, httpx.ConnectError)
-
-
-@pytest.mark.parametrize("exc_type", [httpx.ReadTimeout, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout])
-def test_timeouts_are_retriable(exc_type: type[httpx.TimeoutException]) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise exc_type("timed out", request=request)
-
-    emb = OpenAIEmbedder(BASE, "m", 16, transport=httpx.MockTransport(handler))
-    with pytest.raises(EmbeddingError) as info:
-        emb.embed_queries(["a"])
-    assert info.value.retriable is True and "timed out" in str(info.value)
-
-
-def test_real_connection_refused_is_retriable() -> None:
-    emb = OpenAIEmbedder("http://127.0.0.1:9/v1", "m", 16, timeout_s=2.0)
-    with pytest.raises(EmbeddingError) as info:
-        emb.embed_documents(["a"])
-    assert info.value.retriable is True
-
-
-def test_non_json_error_body_is_quoted() -> None:
-    server = FakeServer()
-    server.override = respond(502, text="Bad Gateway from nginx")
-    with pytest.raises(EmbeddingError, match="Bad Gateway from nginx") as info:
-        make(server).embed_documents(["a"])
-    assert info.value.retriable is True
+        check_status(httpx.Response(401, json={"error": {"message": "Unauthorized"}}), url, EMBEDDING_SERVER)
+    assert info.value.retriable is False and "401" in str(info.value)

@@ -1,7 +1,8 @@
-"""TTLCache: LRU eviction, expiry on an injected clock, thread safety (pure)."""
+"""TTLCache (cachetools inside): LRU eviction, expiry on an injected clock, size 0 = off, thread safety (pure)."""
 
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
@@ -74,3 +75,14 @@ def test_concurrent_use_keeps_the_bound() -> None:
         t.join()
     assert len(cache) == 50
     assert cache.hits + cache.misses == 8 * 2000
+
+
+def test_infinite_ttl_keeps_entries_until_evicted() -> None:
+    clock = Clock()
+    cache: TTLCache[int] = TTLCache(2, math.inf, clock=clock)    # the ingest document-vector cache
+    cache.put("a", 1)
+    clock.now += 1e12
+    assert cache.get("a") == 1
+    cache.put("b", 2)
+    cache.put("c", 3)                     # LRU still bounds it
+    assert cache.get("a") is None and len(cache) == 2

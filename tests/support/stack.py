@@ -3,8 +3,9 @@
 Use from the root conftest with ``pytest_plugins = ["tests.support.stack"]``.
 
 Default: the embedded stack (Tansu broker, Milvus Lite 2.5 TCP server), started once per session on free ports.
-Opt-in: ``CATALOG_TEST_DOCKER=1`` with the ``testcontainers`` package and a reachable Docker engine uses
-testcontainers' Kafka and Milvus standalone instead (falls back to the embedded stack, with a warning, otherwise).
+Opt-in: ``CATALOG_TEST_DOCKER=1`` with a reachable Docker engine uses testcontainers' Kafka (KRaft) and Milvus
+standalone (``MILVUS_IMAGE``, the version docker-compose.yml deploys) instead; ``testcontainers`` comes with the
+``test`` extra. Without an engine it falls back to the embedded stack, with a warning: never the default.
 
 Fixtures:
 * ``kafka_broker`` (session): has ``.bootstrap`` ("host:port").
@@ -29,7 +30,10 @@ from catalog_search.core.errors import StoreError
 from catalog_search.app.localstack import KafkaBroker, MilvusLiteServer, free_port
 from catalog_search.adapters.milvus.store import MilvusStore
 
-__all__ = ["kafka_broker", "milvus_server", "milvus_store", "docker_requested", "KafkaEndpoint", "MilvusEndpoint"]
+__all__ = ["kafka_broker", "milvus_server", "milvus_store", "docker_requested", "KafkaEndpoint", "MilvusEndpoint",
+           "MILVUS_IMAGE"]
+
+MILVUS_IMAGE = "milvusdb/milvus:v2.6.16"    # as in docker-compose.yml (a test keeps the two equal)
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,8 @@ def docker_requested() -> bool:
     if os.environ.get("CATALOG_TEST_DOCKER") != "1":
         return False
     try:
-        import docker  # type: ignore[import-not-found]
-        import testcontainers  # type: ignore[import-not-found]  # noqa: F401
+        import docker
+        import testcontainers  # noqa: F401
         docker.from_env().ping()
     except Exception as exc:  # noqa: BLE001 - any failure means "not available"
         warnings.warn(f"CATALOG_TEST_DOCKER=1 but testcontainers/Docker is unusable ({exc}); "
@@ -59,15 +63,15 @@ def docker_requested() -> bool:
 
 @contextlib.contextmanager
 def _docker_kafka() -> Iterator[KafkaEndpoint]:  # pragma: no cover - needs Docker
-    from testcontainers.kafka import KafkaContainer  # type: ignore[import-not-found]
+    from testcontainers.community.kafka import KafkaContainer
     with KafkaContainer().with_kraft() as kafka:
         yield KafkaEndpoint(bootstrap=kafka.get_bootstrap_server())
 
 
 @contextlib.contextmanager
 def _docker_milvus() -> Iterator[MilvusEndpoint]:  # pragma: no cover - needs Docker
-    from testcontainers.milvus import MilvusContainer  # type: ignore[import-not-found]
-    with MilvusContainer() as milvus:
+    from testcontainers.community.milvus import MilvusContainer
+    with MilvusContainer(MILVUS_IMAGE) as milvus:
         yield MilvusEndpoint(uri=milvus.get_connection_url())
 
 

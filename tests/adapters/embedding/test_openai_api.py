@@ -39,6 +39,13 @@ def test_request_payload_and_auth_header() -> None:
     assert headers["authorization"] == "Bearer sekret"
 
 
+def test_no_api_key_sends_a_placeholder_not_the_environment_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "someone-elses-key")     # the SDK would read it; settings are the source
+    server = FakeServer()
+    make(server).embed_documents(["a"])
+    assert server.requests[0][2]["authorization"] == "Bearer EMPTY"
+
+
 def test_empty_input_makes_no_request() -> None:
     server = FakeServer()
     out = make(server).embed_documents([])

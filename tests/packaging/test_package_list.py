@@ -15,7 +15,8 @@ def test_packages_list_equals_the_package_folders_under_the_mapped_roots() -> No
     listed = SETUPTOOLS["packages"]
     assert len(listed) == len(set(listed)), "a package is listed twice"
     on_disk = packages_on_disk()
-    assert {"catalog_search.ingest.reindex", "catalog_search.retrieve.proto", "catalog_search.app.localstack"} <= on_disk
+    nested = {"catalog_search.ingest.reindex", "catalog_search.retrieve.proto", "catalog_search.app.localstack"}
+    assert nested <= on_disk
     assert sorted(set(listed) - on_disk) == [], "listed in pyproject.toml but no such package folder"
     assert sorted(on_disk - set(listed)) == [], "package folders missing from pyproject.toml [tool.setuptools] packages"
 

@@ -34,7 +34,8 @@ class Installed:
     script: Path
     outside: Path          # a working directory outside the checkout
 
-    def run(self, *argv: str | Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    def run(self, *argv: str | Path, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
         clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("CATALOG_")}
         return subprocess.run([str(a) for a in argv], cwd=self.outside, env={**clean, **(env or {})},
                               capture_output=True, text=True, timeout=timeout, check=False)

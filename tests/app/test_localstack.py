@@ -14,9 +14,6 @@ from pymilvus import MilvusClient
 
 from catalog_search.app.localstack import KafkaBroker, LocalStack, MilvusLiteServer, StackError, free_port, port_is_free
 
-pytestmark = pytest.mark.integration
-
-
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -61,6 +58,8 @@ def test_broker_produce_consume_round_trip(kafka_broker: Any) -> None:
     assert got == sent
 
 
+@pytest.mark.kafka
+@pytest.mark.milvus
 def test_stack_starts_and_stops_cleanly(tmp_path: Path) -> None:
     with LocalStack(tmp_path / "stack", free_port(), free_port()) as stack:
         assert stack.running
@@ -87,12 +86,14 @@ def test_stack_starts_and_stops_cleanly(tmp_path: Path) -> None:
         client.close()
 
 
+@pytest.mark.milvus
 def test_second_server_on_same_db_is_refused(tmp_path: Path) -> None:
     with MilvusLiteServer(tmp_path, free_port()):
         with pytest.raises(StackError, match="already served"):
             MilvusLiteServer(tmp_path, free_port()).start()
 
 
+@pytest.mark.kafka
 def test_startup_failure_shows_log_tail(tmp_path: Path) -> None:
     broker = KafkaBroker(free_port(), tmp_path, storage_engine="sqlite://nowhere.db", startup_timeout_s=20)
     with pytest.raises(StackError) as err:
@@ -103,6 +104,7 @@ def test_startup_failure_shows_log_tail(tmp_path: Path) -> None:
     assert not broker.running
 
 
+@pytest.mark.milvus
 def test_port_in_use_is_refused(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -112,6 +114,7 @@ def test_port_in_use_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / ".milvus.db.lock").exists()
 
 
+@pytest.mark.milvus
 def test_invalid_db_name() -> None:
     with pytest.raises(StackError, match="db name"):
         MilvusLiteServer("/tmp", db_name="bad name.db")

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.ingest.kafka_env import make_env
-
-pytestmark = pytest.mark.integration
 
 
 def test_backfill_events_and_plain_records_with_rejects(kafka_broker, milvus_server, tmp_path):

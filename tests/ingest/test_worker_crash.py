@@ -8,13 +8,10 @@ import random
 import signal
 import time
 
-import pytest
-
 from catalog_search.core.errors import StoreError
 
 from tests.ingest.kafka_env import make_env
 
-pytestmark = pytest.mark.integration
 PRODUCTS = 400
 
 

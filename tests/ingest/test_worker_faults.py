@@ -13,7 +13,7 @@ from catalog_search.core.errors import StoreError
 from catalog_search.app.localstack import MilvusLiteServer, free_port
 from tests.ingest.kafka_env import make_env
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.milvus   # starts (and stops) its own Milvus Lite server
 
 
 def wait_for(condition, timeout_s: float, what: str) -> None:

@@ -7,8 +7,6 @@ import pytest
 
 from tests.ingest.kafka_env import make_env
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def env(kafka_broker, milvus_server, tmp_path):

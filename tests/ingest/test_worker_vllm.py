@@ -13,7 +13,7 @@ from catalog_search.adapters.embedding.openai_api import OpenAIEmbedder
 from catalog_search.core.product import embed_text
 from tests.ingest.kafka_env import make_env
 
-pytestmark = [pytest.mark.integration, pytest.mark.vllm]
+pytestmark = pytest.mark.vllm
 SAMPLE = Path(__file__).resolve().parents[2] / "app" / "data" / "sample_catalog.jsonl"
 
 

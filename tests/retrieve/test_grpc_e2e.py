@@ -35,8 +35,6 @@ from catalog_search.retrieve.client import InvalidSearch, SearchClient, SearchEr
 from catalog_search.retrieve.domain import CategoryFilter, SearchResponse
 from catalog_search.retrieve.servicer import SERVICE_NAME
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "app" / "data"
 TIMEOUT_S = 10.0          # generous per-call deadline: 2 cores, Milvus Lite, the local embedder

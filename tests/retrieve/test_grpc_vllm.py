@@ -21,7 +21,7 @@ from catalog_search.adapters.reranking.vllm import VLLMReranker
 from catalog_search.retrieve.client import SearchClient
 from catalog_search.app.search_wiring import start_search_server
 
-pytestmark = [pytest.mark.integration, pytest.mark.vllm]
+pytestmark = pytest.mark.vllm
 SAMPLE = Path(__file__).resolve().parents[2] / "app" / "data" / "sample_catalog.jsonl"
 
 

@@ -31,8 +31,6 @@ from catalog_search.core.cache import TTLCache
 from catalog_search.retrieve.domain import CategoryFilter, InvalidRequest, SearchFilters, SearchRequest, SearchResponse
 from catalog_search.retrieve.searcher import Searcher
 
-pytestmark = pytest.mark.integration
-
 DATA = Path(__file__).resolve().parents[2] / "app" / "data" / "sample_catalog.jsonl"
 DELETED = ("EN-ELE-0006", "ZH-ELE-0005", "OUT-EN-ELE-0006", "EN-APP-0001", "DE-ELE-0001")
 INJECTIONS = ('x" or deleted == true or "', 'Sony" or brand != "', "x' or deleted == true or '",

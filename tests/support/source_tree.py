@@ -29,3 +29,24 @@ def link_source_tree(into: Path) -> Path:
             if not link.exists():
                 link.symlink_to(folder, target_is_directory=True)
     return into
+
+
+def package_folder(package: str, dirs: dict[str, Path] | None = None) -> Path:
+    """The folder of ``package`` (``catalog_search.adapters.milvus`` -> ``adapters/milvus``): its mapped floor plus
+    the rest of the dotted name, as setuptools resolves ``package-dir``."""
+    dirs = dirs or package_dirs()
+    floor = max((name for name in dirs if package == name or package.startswith(name + ".")), key=len)
+    rest = package[len(floor) + 1:]
+    return dirs[floor] / rest.replace(".", "/") if rest else dirs[floor]
+
+
+def packages_on_disk(dirs: dict[str, Path] | None = None) -> set[str]:
+    """Every package under the mapped floors: each folder holding an ``__init__.py``, named by its mapping."""
+    dirs = dirs or package_dirs()
+    found = set()
+    for name, folder in dirs.items():
+        for init in folder.rglob("__init__.py"):
+            rest = init.parent.relative_to(folder).parts
+            if "__pycache__" not in rest:
+                found.add(".".join((name, *rest)))
+    return found

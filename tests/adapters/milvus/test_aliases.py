@@ -14,8 +14,6 @@ import pytest
 from catalog_search.core.errors import StoreError
 from catalog_search.adapters.milvus.aliases import ALIAS_REGISTRY, LiteAliasRegistry
 
-pytestmark = pytest.mark.integration
-
 
 def test_a_reader_never_sees_the_alias_missing_during_switches(milvus_store):
     v1 = milvus_store()

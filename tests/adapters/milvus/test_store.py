@@ -54,7 +54,6 @@ def test_invalid_config(kw: dict[str, object]) -> None:
 # integration: Milvus Lite 2.5.1 TCP server
 # ---------------------------------------------------------------------------------------------------------------
 
-@pytest.mark.integration
 def test_ensure_collection_is_idempotent(milvus_store: MakeStore) -> None:
     store = milvus_store()
     assert store.dense_index == ("FLAT" if store.is_lite else "HNSW")
@@ -70,7 +69,6 @@ def test_ensure_collection_is_idempotent(milvus_store: MakeStore) -> None:
     assert store.counts() == StoreCounts(live=0, tombstoned=0)
 
 
-@pytest.mark.integration
 def test_ensure_collection_repairs_missing_indexes(milvus_store: MakeStore) -> None:
     store = milvus_store(ensure=False)
     store.client.create_collection(store.collection, schema=S.build_schema(store.client, DIM))  # crashed half-way
@@ -80,7 +78,6 @@ def test_ensure_collection_repairs_missing_indexes(milvus_store: MakeStore) -> N
     assert set(store.fetch(["a"])) == {"a"}
 
 
-@pytest.mark.integration
 def test_dim_mismatch_is_a_clear_non_retriable_error(milvus_store: MakeStore) -> None:
     store = milvus_store(dim=DIM)
     other = milvus_store(dim=16, collection=store.collection, alias=store.alias, ensure=False)
@@ -89,7 +86,6 @@ def test_dim_mismatch_is_a_clear_non_retriable_error(milvus_store: MakeStore) ->
     assert not err.value.retriable
 
 
-@pytest.mark.integration
 def test_foreign_collection_is_rejected(milvus_store: MakeStore) -> None:
     store = milvus_store(ensure=False)
     store.client.create_collection(store.collection, dimension=DIM)     # quick-setup collection: id + vector
@@ -98,7 +94,6 @@ def test_foreign_collection_is_rejected(milvus_store: MakeStore) -> None:
     assert not err.value.retriable
 
 
-@pytest.mark.integration
 def test_upsert_fetch_round_trip(milvus_store: MakeStore) -> None:
     store = milvus_store()
     rng = np.random.default_rng(7)
@@ -123,7 +118,6 @@ def test_upsert_fetch_round_trip(milvus_store: MakeStore) -> None:
     assert row[S.CATEGORY_LEVELS] == ["运动户外", "运动户外 > 跑步", "运动户外 > 跑步 > 跑鞋"]
 
 
-@pytest.mark.integration
 def test_upsert_replaces_whole_rows_and_last_duplicate_wins(milvus_store: MakeStore) -> None:
     store = milvus_store()
     store.upsert([product("a", version=1, title="old", attributes={"color": "red"})])
@@ -134,7 +128,6 @@ def test_upsert_replaces_whole_rows_and_last_duplicate_wins(milvus_store: MakeSt
     store.upsert([])                                                 # no-op
 
 
-@pytest.mark.integration
 def test_writes_are_visible_to_another_client_at_once(milvus_store: MakeStore) -> None:
     writer = milvus_store()
     reader = milvus_store(collection=writer.collection, alias=writer.alias)
@@ -148,7 +141,6 @@ def test_writes_are_visible_to_another_client_at_once(milvus_store: MakeStore) -
     assert reader.counts().live == 5
 
 
-@pytest.mark.integration
 def test_tombstones_are_counted_separately(milvus_store: MakeStore) -> None:
     store = milvus_store()
     store.upsert([product("live1"), product("live2"), product("gone1")])
@@ -160,7 +152,6 @@ def test_tombstones_are_counted_separately(milvus_store: MakeStore) -> None:
     assert np.array_equal(got["never-live"].vector, np.zeros(DIM, dtype=np.float32))
 
 
-@pytest.mark.integration
 def test_fetch_escapes_skus(milvus_store: MakeStore) -> None:
     store = milvus_store()
     # (control characters are rejected by event validation; Lite's expression parser has no escapes for them)
@@ -172,7 +163,6 @@ def test_fetch_escapes_skus(milvus_store: MakeStore) -> None:
     assert store.fetch([]) == {}
 
 
-@pytest.mark.integration
 def test_lite_refuses_single_quote_skus_up_front(milvus_store: MakeStore) -> None:
     store = milvus_store()
     if not store.is_lite:
@@ -185,7 +175,6 @@ def test_lite_refuses_single_quote_skus_up_front(milvus_store: MakeStore) -> Non
     assert store.fetch(["it's", "ok"]) == {}         # nothing of the batch was written; fetch of such skus works
 
 
-@pytest.mark.integration
 def test_fetch_in_chunks(milvus_store: MakeStore, monkeypatch: pytest.MonkeyPatch) -> None:
     store = milvus_store()
     store.upsert([product(f"k{i:02d}") for i in range(11)])
@@ -193,7 +182,6 @@ def test_fetch_in_chunks(milvus_store: MakeStore, monkeypatch: pytest.MonkeyPatc
     assert set(store.fetch([f"k{i:02d}" for i in range(12)])) == {f"k{i:02d}" for i in range(11)}
 
 
-@pytest.mark.integration
 def test_alias_registry_resolve_and_switch(milvus_store: MakeStore) -> None:
     v1 = milvus_store()
     assert v1.resolve_alias() == v1.collection
@@ -211,7 +199,6 @@ def test_alias_registry_resolve_and_switch(milvus_store: MakeStore) -> None:
     v2.drop_collection()
 
 
-@pytest.mark.integration
 def test_schema_supports_bm25_category_prefix_and_hybrid_search(milvus_store: MakeStore) -> None:
     store = milvus_store(analyzer="multilingual")
     store.upsert([
@@ -245,7 +232,7 @@ def test_schema_supports_bm25_category_prefix_and_hybrid_search(milvus_store: Ma
     assert hits[0][0]["id"] == "mug" and "old-mug" not in [h["id"] for h in hits[0]]
 
 
-@pytest.mark.integration
+@pytest.mark.milvus
 def test_stopped_server_gives_retriable_store_error(tmp_path: Path) -> None:
     server = MilvusLiteServer(tmp_path, free_port()).start()
     store = MilvusStore(uri=server.uri, collection="c_v1", alias="c", dim=DIM, timeout_s=2)
@@ -270,7 +257,6 @@ def test_stopped_server_gives_retriable_store_error(tmp_path: Path) -> None:
         server.stop()
 
 
-@pytest.mark.integration
 def test_unreachable_server_on_first_use_is_retriable() -> None:
     store = MilvusStore(uri=f"http://127.0.0.1:{free_port()}", collection="c_v1", alias="c", dim=DIM, timeout_s=1)
     with pytest.raises(StoreError) as err:
@@ -279,7 +265,6 @@ def test_unreachable_server_on_first_use_is_retriable() -> None:
     store.close()
 
 
-@pytest.mark.integration
 def test_english_analyzer_splits_sizes_and_stems_but_keeps_cjk_runs_whole(milvus_store: MakeStore,
                                                                            caplog: pytest.LogCaptureFixture) -> None:
     store = milvus_store(analyzer="english")

@@ -62,7 +62,6 @@ def local_results(vllm_python: Path, tiny_qwen3_dir: Path, tmp_path_factory: pyt
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_local_matches_vllm_margins_and_order(vllm_rerank_server: Any, local_results: dict[str, Any]) -> None:
     docs = [*DOCS, local_results["truncated"]]   # the server scores the text the local backend scored
@@ -77,7 +76,6 @@ def test_local_matches_vllm_margins_and_order(vllm_rerank_server: Any, local_res
     print(f"\nlocal vs vLLM: max |margin difference| {worst:.2e} over {len(QUERIES)} x {len(docs)} pairs")
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_local_matches_vllm_scores_and_truncation(vllm_rerank_server: Any, local_results: dict[str, Any]) -> None:
     docs = [*DOCS, LONG_DOC]

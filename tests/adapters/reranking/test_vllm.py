@@ -266,7 +266,6 @@ DOCS = ["18V cordless drill with two batteries", "velvet sofa, three seats", "wi
         "yes", "no", "drill " * 50, "x" * 300]
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_scores_are_probabilities_one_per_document(vllm_rerank_server: Any) -> None:
     with real(vllm_rerank_server) as rr:
@@ -276,7 +275,6 @@ def test_vllm_scores_are_probabilities_one_per_document(vllm_rerank_server: Any)
     assert len({round(s, 12) for s in scores}) > 1, scores   # the pairs really are scored separately
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_scores_follow_shuffled_documents(vllm_rerank_server: Any) -> None:
     with real(vllm_rerank_server) as rr:
@@ -294,7 +292,6 @@ def test_vllm_scores_follow_shuffled_documents(vllm_rerank_server: Any) -> None:
     assert [again[d] for d in DOCS] == pytest.approx(margins, abs=1e-4)
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_long_document_is_truncated_client_side(vllm_rerank_server: Any) -> None:
     with real(vllm_rerank_server, max_doc_tokens=None) as rr:
@@ -307,7 +304,6 @@ def test_vllm_long_document_is_truncated_client_side(vllm_rerank_server: Any) ->
         assert rr._truncator.tokenizer_available is True   # cut with the server's own tokenizer
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_vllm_tiny_timeout_is_a_retriable_timeout(vllm_rerank_server: Any) -> None:
     with real(vllm_rerank_server) as rr:
@@ -324,7 +320,6 @@ def test_vllm_tiny_timeout_is_a_retriable_timeout(vllm_rerank_server: Any) -> No
         assert out.scores is not None and len(out.scores) == len(DOCS) and not out.degraded
 
 
-@pytest.mark.integration
 @pytest.mark.vllm
 def test_unreachable_server_is_retriable() -> None:
     with VLLMReranker(f"http://127.0.0.1:{free_port()}/v1", "tiny-qwen3-reranker", max_doc_tokens=16) as rr:

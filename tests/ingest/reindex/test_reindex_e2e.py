@@ -12,7 +12,6 @@ import threading
 import time
 
 import numpy as np
-import pytest
 
 from catalog_search.adapters.milvus.store import MilvusStore
 from catalog_search.app.eval_collection import eval_searcher
@@ -21,8 +20,6 @@ from catalog_search.ingest.reindex.run import ReindexOptions, reindex
 from catalog_search.app.search_wiring import make_searcher
 from catalog_search.retrieve.domain import SearchRequest
 from tests.ingest.reindex.conftest import SAMPLE
-
-pytestmark = pytest.mark.integration
 
 RETITLED, REPRICED, DELETED = "EN-TOY-0003", "EN-SPO-0002", "EN-BOK-0004"
 NEW_TITLE = "Aurora Glow Plush Narwhal Night Light"

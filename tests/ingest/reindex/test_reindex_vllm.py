@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.vllm]
+pytestmark = pytest.mark.vllm
 
 
 def test_random_model_fails_the_gate_and_the_alias_stays(reindex_env, judged, live_collection, vllm_embed_server,

@@ -99,7 +99,7 @@ class SearchStore(Protocol):
 
     def exact_scan(self, collection: str, filters: SearchFilters, *, limit: int,
                    timeout: float) -> tuple[list[str], np.ndarray]:
-        """Every matching sku (at most ``limit``) with its dense vector, as rows of one float32 matrix."""
+        """Every matching sku (at most ``limit``) with its dense vector, as rows of one float32 matrix (0x0: none)."""
         ...
 
     def hydrate(self, collection: str, filters: SearchFilters, skus: Sequence[str], *,

@@ -31,9 +31,14 @@ def collection_dim(client: Any, name: str, timeout: float) -> int | None:
 def iter_rows(client: Any, name: str, *, page_rows: int, timeout: float, lite: bool) -> Iterator[list[Product]]:
     """Every row of ``name`` (tombstones too, dense vector included) through a query iterator, page by page."""
     with mapped(f"read {name}"):
-        iterator = client.query_iterator(name, batch_size=page_rows, filter="",
-                                         output_fields=[*S.PRODUCT_FIELDS, S.DENSE], timeout=timeout,
-                                         consistency_level="Strong")
+        try:
+            iterator = client.query_iterator(name, batch_size=page_rows, filter="",
+                                             output_fields=[*S.PRODUCT_FIELDS, S.DENSE], timeout=timeout,
+                                             consistency_level="Strong")
+        except Exception as exc:
+            if lite and is_lite_empty_result(exc):     # Lite 2.5.1: an empty collection raises at the first page
+                return
+            raise
     try:
         while True:
             with mapped(f"read {name}"):

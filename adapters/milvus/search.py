@@ -41,8 +41,10 @@ def count_matching(client: Any, collection: str, expr: str, timeout: float) -> i
 
 def fetch_vectors(client: Any, collection: str, expr: str, *, limit: int,
                   timeout: float) -> tuple[list[str], np.ndarray]:
-    """Every row matching ``expr`` (up to ``limit``): its sku and dense vector."""
+    """Every row matching ``expr`` (up to ``limit``): its sku and dense vector (an empty 0x0 matrix for none)."""
     rows = _query(client, collection, expr, [S.SKU, S.DENSE], min(limit, QUERY_LIMIT_MAX), timeout, "exact fetch")
+    if not rows:
+        return [], np.zeros((0, 0), dtype=np.float32)
     skus = [r[S.SKU] for r in rows]
     vectors = np.asarray([r[S.DENSE] for r in rows], dtype=np.float32).reshape(len(rows), -1)
     return skus, vectors

@@ -189,6 +189,8 @@ class MemoryStore:
     def exact_scan(self, collection: str, filters: SearchFilters, *, limit: int,
                    timeout: float) -> tuple[list[str], np.ndarray]:
         rows = self._matching(collection, filters)[: min(limit, MAX_LIMIT)]
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
         vectors = np.asarray([r.product.vector for r in rows], dtype=np.float32).reshape(len(rows), -1)
         return [r.product.sku for r in rows], vectors
 

@@ -36,4 +36,5 @@ def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: V
     cache = TTLCache(settings.embed.cache_size, math.inf) if settings.embed.cache_size else None
     pipeline = Pipeline(make_embedder(settings), store, embed_attributes=settings.embed.attributes,
                         text_cache=cache)
-    return BatchProcessor(pipeline, dead_letters, retry, max_event_bytes=settings.ingest.max_event_bytes, metrics=metrics)
+    return BatchProcessor(pipeline, dead_letters, retry, max_event_bytes=settings.ingest.max_event_bytes,
+                          metrics=metrics)

@@ -18,7 +18,8 @@ def make_searcher(settings: Settings) -> Searcher:
     """Nothing connects here: the store and the models are opened lazily by the first search."""
     store = MilvusStore.from_settings(settings)
     embedder = make_embedder(settings)
-    cache = TTLCache(settings.search.query_cache_size, settings.search.query_cache_ttl_s) if settings.search.query_cache_size else None
+    search = settings.search
+    cache = TTLCache(search.query_cache_size, search.query_cache_ttl_s) if search.query_cache_size else None
     return Searcher(store, embedder, make_rerank_stage(settings), candidates=settings.search.candidates,
                     fusion=settings.search.fusion, alpha=settings.search.alpha,
                     exact_threshold=settings.search.exact_threshold, cache=cache,

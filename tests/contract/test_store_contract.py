@@ -252,3 +252,15 @@ def test_reindex_reads_every_row_with_its_vector(make_store: Make) -> None:
     assert store.collection_dim(store.collection) == DIM
     empty = make_store(dim=4)
     assert list(empty.iter_rows(empty.collection)) == [] and empty.collection_dim(empty.collection) == 4
+
+
+def test_reading_a_dropped_collection_is_a_permanent_store_error(make_store: Make) -> None:
+    store, other = make_store(), make_store()
+    gone = other.collection
+    other.drop_collection()
+    for call in (lambda: store.count_matching(gone, SearchFilters(), timeout=T),
+                 lambda: store.bm25_search(gone, SearchFilters(), "drill", limit=5, timeout=T),
+                 lambda: store.hydrate(gone, SearchFilters(), ["A"], timeout=T)):
+        with pytest.raises(StoreError) as err:
+            call()
+        assert not err.value.retriable

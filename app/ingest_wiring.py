@@ -7,6 +7,7 @@ import math
 from catalog_search.core.cache import TTLCache
 from catalog_search.adapters.embedding.factory import make_embedder
 from catalog_search.core.settings import Settings
+from catalog_search.core.store import VectorStore
 from catalog_search.adapters.milvus.store import MilvusStore
 from catalog_search.ingest.batcher import Batcher
 from catalog_search.ingest.metrics import IngestMetrics
@@ -25,7 +26,7 @@ def make_batcher(settings: Settings) -> Batcher:
                    max_wait_s=settings.ingest.max_wait_ms / 1000)
 
 
-def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: MilvusStore | None = None,
+def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: VectorStore | None = None,
                    metrics: IngestMetrics | None = None) -> BatchProcessor:
     metrics = metrics or IngestMetrics()
     retry = make_retry(settings, metrics)
@@ -35,4 +36,5 @@ def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: M
     cache = TTLCache(settings.embed.cache_size, math.inf) if settings.embed.cache_size else None
     pipeline = Pipeline(make_embedder(settings), store, embed_attributes=settings.embed.attributes,
                         text_cache=cache)
-    return BatchProcessor(pipeline, dead_letters, retry, max_event_bytes=settings.ingest.max_event_bytes, metrics=metrics)
+    return BatchProcessor(pipeline, dead_letters, retry, max_event_bytes=settings.ingest.max_event_bytes,
+                          metrics=metrics)

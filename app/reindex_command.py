@@ -16,6 +16,7 @@ from typing import Any
 
 from catalog_search.core.errors import ConfigError
 from catalog_search.core.settings import Settings, load_settings
+from catalog_search.core.store import CatalogStore
 from catalog_search.evaluate.data import EvalDataError
 from catalog_search.evaluate.gate import JudgedScorer, JudgedSet
 
@@ -68,6 +69,24 @@ def options(args: argparse.Namespace) -> Any:
                           progress=progress)
 
 
+def open_store(settings: Settings) -> CatalogStore:
+    """The concrete store of ``settings`` (the reindex's ``StoreFactory``): a ``MilvusStore``, opened lazily."""
+    from catalog_search.adapters.milvus.store import MilvusStore
+
+    return MilvusStore.from_settings(settings)
+
+
+def embedding_model_id(settings: Settings) -> str:
+    """The model id the embedder of ``settings`` reports (whether stored vectors can be carried over)."""
+    from catalog_search.adapters.embedding.factory import make_embedder
+
+    embedder = make_embedder(settings)
+    try:
+        return embedder.model_id
+    finally:
+        embedder.close()
+
+
 def run_reindex(args: argparse.Namespace, live: Settings) -> int:
     from catalog_search.ingest.reindex.run import reindex
 
@@ -82,7 +101,7 @@ def run_reindex(args: argparse.Namespace, live: Settings) -> int:
         print(f"reindex: {name} {json.dumps(info, ensure_ascii=False, default=str)}", file=sys.stderr, flush=True)
 
     try:
-        result = reindex(live, new, opts, on_phase=phase)
+        result = reindex(live, new, opts, stores=open_store, model_id=embedding_model_id, on_phase=phase)
     except KeyboardInterrupt:
         where = (f"after the swap: alias {live.milvus.alias} -> {new.milvus.collection}" if "swapped" in seen
                  else f"before the swap: alias {live.milvus.alias} unchanged, {new.milvus.collection} incomplete")
@@ -116,9 +135,7 @@ def report(result: Any) -> str:
 
 
 def run_alias(args: argparse.Namespace, settings: Settings) -> int:
-    from catalog_search.adapters.milvus.store import MilvusStore
-
-    store = MilvusStore.from_settings(settings)
+    store = open_store(settings)
     try:
         if args.set:
             before = store.alias_target(settings.milvus.alias)

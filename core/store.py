@@ -1,18 +1,45 @@
-"""The one protocol every vector store implements."""
+"""The store protocols: ``VectorStore`` (ingest writes), ``SearchStore`` (the searcher reads), ``CatalogStore``
+(a reindex reads a whole collection and moves the alias), and the factory a reindex gets its stores from.
+
+Pipelines name only these; the Milvus adapter (``adapters.milvus.store.MilvusStore``) implements all three, an
+in-memory store does in unit tests, and one contract suite holds both to the same assertions.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+import numpy as np
+
+from catalog_search.core.filters import SearchFilters
 from catalog_search.core.product import Product
+
+if TYPE_CHECKING:
+    from catalog_search.core.settings import Settings
+
+Ranked = list[tuple[str, float]]          # (sku, score), best first
 
 
 @dataclass(frozen=True)
 class StoreCounts:
     live: int
     tombstoned: int
+
+
+@dataclass(frozen=True)
+class StoredHit:
+    """What a search shows of a product (display fields) plus the ``embed_text`` the reranker reads."""
+
+    sku: str
+    title: str
+    brand: str
+    category: str
+    price: float
+    currency: str
+    in_stock: bool
+    embed_text: str
 
 
 @runtime_checkable
@@ -39,3 +66,71 @@ class VectorStore(Protocol):
     def counts(self) -> StoreCounts: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SearchStore(Protocol):
+    """What one search reads, each a separate call on a named collection (the one behind ``alias``).
+
+    ``filters`` are validated ``SearchFilters`` (semantics in ``core.filters``); tombstones never match. Every call
+    makes one attempt bounded by ``timeout`` seconds and raises ``StoreError`` (``retriable`` set).
+    ``max_limit`` bounds every ``limit`` (larger ones are cut to it).
+    """
+
+    alias: str
+    timeout_s: float
+    max_limit: int
+
+    def resolve_alias(self, alias: str | None = None) -> str:
+        """The collection behind ``alias`` (default: ours); a missing alias is a non-retriable ``StoreError``."""
+        ...
+
+    def count_matching(self, collection: str, filters: SearchFilters, *, timeout: float) -> int: ...
+
+    def dense_search(self, collection: str, filters: SearchFilters, vector: np.ndarray, *, limit: int,
+                     timeout: float) -> Ranked:
+        """Approximate nearest neighbours by cosine similarity (higher = closer)."""
+        ...
+
+    def bm25_search(self, collection: str, filters: SearchFilters, text: str, *, limit: int,
+                    timeout: float) -> Ranked:
+        """BM25 over each product's ``embed_text``; only products sharing a term with ``text`` are returned."""
+        ...
+
+    def exact_scan(self, collection: str, filters: SearchFilters, *, limit: int,
+                   timeout: float) -> tuple[list[str], np.ndarray]:
+        """Every matching sku (at most ``limit``) with its dense vector, as rows of one float32 matrix (0x0: none)."""
+        ...
+
+    def hydrate(self, collection: str, filters: SearchFilters, skus: Sequence[str], *,
+                timeout: float) -> dict[str, StoredHit]:
+        """The hits of those ``skus`` that still match ``filters`` (a product deleted meanwhile is absent)."""
+        ...
+
+
+@runtime_checkable
+class CatalogStore(VectorStore, Protocol):
+    """A ``VectorStore`` that can also read other collections whole and move the alias (what a reindex needs)."""
+
+    alias: str
+
+    def alias_target(self, alias: str | None = None) -> str | None: ...
+
+    def set_alias(self, alias: str, collection: str) -> None: ...
+
+    def drop_alias(self, alias: str | None = None) -> None: ...
+
+    def drop_collection(self, name: str | None = None) -> None: ...
+
+    def collection_exists(self, name: str) -> bool: ...
+
+    def collection_dim(self, name: str) -> int | None:
+        """The dense dim of an existing collection; None when it is not a catalog collection."""
+        ...
+
+    def iter_rows(self, name: str, *, page_rows: int = 1000) -> Iterator[list[Product]]:
+        """Every row of ``name`` (live rows and tombstones, vectors included), a page at a time; not a snapshot."""
+        ...
+
+
+StoreFactory = Callable[["Settings"], CatalogStore]       # the app shell's way of opening the store of settings

@@ -1,33 +1,22 @@
-"""Retrieval domain types (pure data): what a search asks for and what it answers, independent of gRPC."""
+"""Retrieval domain types (pure data): what a search asks for and what it answers, independent of gRPC.
+
+The filters live in ``core.filters`` (stores evaluate them) and are re-exported here for callers of the searcher.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
 
+from catalog_search.core.filters import CategoryFilter, SearchFilters
+
+__all__ = ["CategoryFilter", "Fusion", "Hit", "InvalidRequest", "MAX_CANDIDATES", "MAX_TOP_K", "Retrievers",
+           "SearchFilters", "SearchRequest", "SearchResponse", "StageScores"]
+
 MAX_TOP_K = 100
 MAX_CANDIDATES = 1000
 Fusion = Literal["rrf", "weighted"]
 Retrievers = Literal["both", "dense", "bm25"]
-
-
-@dataclass(frozen=True)
-class CategoryFilter:
-    """A category path such as "Apparel > Men"; ``prefix`` matches it and everything below it."""
-
-    path: str
-    prefix: bool = True
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    categories: tuple[CategoryFilter, ...] = ()     # any of
-    brands: tuple[str, ...] = ()                    # any of
-    price_min: float | None = None
-    price_max: float | None = None
-    in_stock_only: bool = False
-    locale: str | None = None
-    tenant: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,9 @@
-"""Request validation and the Milvus filter expression of ``SearchFilters`` (pure, no I/O).
+"""Request validation (pure, no I/O): everything the searcher must refuse before any backend call.
 
-No client input is ever spliced raw into an expression: strings become escaped string literals (``escape_string``:
-a JSON string literal, whose escapes Milvus' expression parser reads the same way) or, with ``templated=True``,
-``{pN}`` placeholders bound through ``filter_params``. Numbers are validated finite floats written with ``repr``.
-
-Milvus Lite 2.5.1 does not support ``filter_params`` (every templated query/search fails with "Unexpected error in
-RPC handling"), so the searcher uses the escaped form; the templated form exists for Milvus servers >= 2.5.
-
-Every expression starts with ``deleted == false``: tombstones never match.
-
-Categories are matched on ``category_levels`` (the normalised prefixes of the stored path, see
-``catalog.product.category_levels``): prefix = ``array_contains(category_levels, P)``; exact = the same plus
-``array_length(category_levels) == len(levels(P))``, i.e. the normalised full path equals P.
+``InvalidRequest`` names the field. Validated filters are what every ``SearchStore`` can evaluate safely: finite
+non-negative prices, bounded non-blank strings without control characters, at most ``MAX_FILTER_VALUES`` values,
+category paths with between 1 and ``limits.CATEGORY_MAX_LEVELS`` levels. How a store turns them into its own query
+syntax is the store's business (``adapters.milvus.filters`` for Milvus).
 """
 
 from __future__ import annotations
@@ -22,8 +14,6 @@ from typing import Any
 
 from catalog_search.core import limits
 from catalog_search.core.product import category_levels
-from catalog_search.adapters.milvus import schema as S
-from catalog_search.adapters.milvus.rows import escape_string
 from catalog_search.retrieve.domain import MAX_CANDIDATES, MAX_TOP_K, InvalidRequest, SearchFilters, SearchRequest
 
 QUERY_MAX_BYTES = 2_048
@@ -32,8 +22,6 @@ MAX_FILTER_VALUES = 64          # categories / brands per request
 FUSIONS = ("rrf", "weighted")
 RETRIEVERS = ("both", "dense", "bm25")
 
-
-# ------------------------------------------------------------------------------------------------------- validation
 
 def _text(field: str, value: Any, max_bytes: int, *, allow_newlines: bool = False) -> str:
     """A non-blank string of at most ``max_bytes`` UTF-8 bytes without control characters."""
@@ -126,54 +114,3 @@ def validate_request(req: SearchRequest) -> None:
                                   or not 0.0 <= req.alpha <= 1.0):
         raise InvalidRequest("alpha", f"must be a number between 0 and 1, got {req.alpha!r}")
     validate_filters(req.filters)
-
-
-# -------------------------------------------------------------------------------------------------------- filters
-
-class _Params:
-    """Turns values into expression literals: escaped inline, or ``{pN}`` placeholders collected in ``params``."""
-
-    def __init__(self, templated: bool) -> None:
-        self.templated = templated
-        self.params: dict[str, Any] = {}
-
-    def __call__(self, value: str | float | int | list[str]) -> str:
-        if self.templated:
-            name = f"p{len(self.params)}"
-            self.params[name] = value
-            return "{" + name + "}"
-        if isinstance(value, list):
-            return "[" + ", ".join(escape_string(v) for v in value) + "]"
-        if isinstance(value, str):
-            return escape_string(value)
-        if isinstance(value, bool) or not math.isfinite(value):       # pragma: no cover - validated before
-            raise ValueError(f"not a finite number: {value!r}")
-        return repr(value)
-
-
-def build_filter(filters: SearchFilters, *, templated: bool = False) -> tuple[str, dict[str, Any]]:
-    """``(expr, params)`` for ``filters`` (validate them first); ``params`` is empty unless ``templated``."""
-    lit = _Params(templated)
-    parts = [f"{S.DELETED} == false"]
-    if filters.tenant is not None:
-        parts.append(f"{S.TENANT} == {lit(filters.tenant)}")
-    if filters.locale is not None:
-        parts.append(f"{S.LOCALE} == {lit(filters.locale)}")
-    if filters.brands:
-        parts.append(f"{S.BRAND} in {lit(list(dict.fromkeys(filters.brands)))}")
-    if filters.categories:
-        alternatives: dict[str, None] = {}
-        for cat in filters.categories:
-            levels = category_levels(cat.path)
-            test = f"array_contains({S.CATEGORY_LEVELS}, {lit(levels[-1])})"
-            if not cat.prefix:
-                test = f"({test} and array_length({S.CATEGORY_LEVELS}) == {lit(len(levels))})"
-            alternatives.setdefault(test)
-        parts.append("(" + " or ".join(alternatives) + ")")
-    if filters.price_min is not None:
-        parts.append(f"{S.PRICE} >= {lit(float(filters.price_min))}")
-    if filters.price_max is not None:
-        parts.append(f"{S.PRICE} <= {lit(float(filters.price_max))}")
-    if filters.in_stock_only:
-        parts.append(f"{S.IN_STOCK} == true")
-    return " and ".join(parts), lit.params

@@ -2,12 +2,14 @@
 
 One search, in order (each stage timed in ``timings_ms``):
 
-1. ``validate_request`` (``InvalidRequest`` names the field) and ``build_filter`` (escaped literals only);
+1. ``validate_request`` (``InvalidRequest`` names the field); the validated ``SearchFilters`` go to the store as they
+   are (each ``SearchStore`` evaluates them; Milvus builds an expression of escaped literals only);
 2. the collection behind the alias (cached ``alias_ttl_s``; a reindex that swaps the alias is seen within it);
 3. ``count``: products matching the filter; 0 answers at once; <= ``exact_threshold`` takes the exact path;
 4. ``embed``: the query embedding (LRU+TTL cache keyed by model, dim, instruction, template and query);
-5. ``dense``: ANN search with the filter, or on the exact path a fetch of every matching row + ``exact_scan``
-   (numpy cosine); ``bm25``: sparse search with the same filter (limit = the match count on the exact path);
+5. ``dense``: ANN search with the filter, or on the exact path ``store.exact_scan`` (every matching row with its
+   vector) + ``exact_scan`` timing of the numpy cosine; ``bm25``: sparse search with the same filter (limit = the
+   match count on the exact path);
 6. ``fuse``: weighted min-max (the default, alpha 0.35 on the dense side) or RRF (k=60); the best ``candidates``
    go on (``retrievers="dense"``/``"bm25"`` runs that retriever alone and keeps its order: the evaluation's
    single-retriever baselines);
@@ -15,8 +17,9 @@ One search, in order (each stage timed in ``timings_ms``):
    the search is dropped); ``rerank``: ``RerankStage.run`` on the ``embed_text``s (never raises: degrades);
 8. the final ``top_k``.
 
-Milvus failures are ``StoreError`` (mapped once); when the caller's deadline has passed before a Milvus call the
-search stops with a retriable ``StoreError``.
+The store is any ``core.store.SearchStore`` (Milvus in production, in memory in unit tests); its failures are
+``StoreError`` (mapped once in the adapter); when the caller's deadline has passed before a store call the search
+stops with a retriable ``StoreError``.
 """
 
 from __future__ import annotations
@@ -31,12 +34,13 @@ import numpy as np
 
 from catalog_search.core.embedding import Embedder
 from catalog_search.core.errors import StoreError
+from catalog_search.core.filters import SearchFilters
 from catalog_search.core.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
-from catalog_search.adapters.milvus import schema as S
-from catalog_search.adapters.milvus import search as X
 from catalog_search.core.cache import TTLCache
+from catalog_search.core.store import SearchStore, StoredHit
 from catalog_search.retrieve.domain import Fusion, Hit, SearchRequest, SearchResponse, StageScores
-from catalog_search.retrieve.filters import build_filter, validate_request
+from catalog_search.retrieve.exact import cosine_ranked
+from catalog_search.retrieve.filters import validate_request
 from catalog_search.retrieve.fusion import Candidate, rrf, weighted
 
 log = logging.getLogger(__name__)
@@ -83,7 +87,7 @@ class Searcher:
     (None = off).
     """
 
-    def __init__(self, store: Any, embedder: Embedder, rerank_stage: Any, *, candidates: int = 100,
+    def __init__(self, store: SearchStore, embedder: Embedder, rerank_stage: Any, *, candidates: int = 100,
                  fusion: Fusion = "weighted", alpha: float = 0.35,
                  exact_threshold: int = 2000, cache: TTLCache[np.ndarray] | None = None,
                  query_instruction: str = DEFAULT_QUERY_INSTRUCTION, query_template: str = QWEN3_QUERY_TEMPLATE,
@@ -98,7 +102,7 @@ class Searcher:
         self.embedder = embedder
         self.rerank_stage = rerank_stage
         self.candidates = candidates
-        self.exact_threshold = min(exact_threshold, X.QUERY_LIMIT_MAX)
+        self.exact_threshold = min(exact_threshold, store.max_limit)
         self.cache = cache
         self.query_instruction = query_instruction
         self.query_template = query_template
@@ -151,21 +155,20 @@ class Searcher:
     # -- search -------------------------------------------------------------------------------------------------
     def search(self, req: SearchRequest, *, time_left_s: Callable[[], float] | None = None) -> SearchResponse:
         validate_request(req)
-        expr, _ = build_filter(req.filters)
         clock = _Clock(time_left_s, float(self.store.timeout_s))
         models = {"embedding": self.embedder.model_id, "reranker": "none"}
         try:
             collection = self.collection()
-            return self._search(req, expr, collection, clock, models)
+            return self._search(req, req.filters, collection, clock, models)
         except StoreError:
             self.forget_alias()          # e.g. a reindex dropped the old collection: resolve again next time
             raise
 
-    def _search(self, req: SearchRequest, expr: str, collection: str, clock: _Clock,
+    def _search(self, req: SearchRequest, filters: SearchFilters, collection: str, clock: _Clock,
                 models: dict[str, str]) -> SearchResponse:
-        client = self.store.client
+        store = self.store
         t = time.perf_counter()
-        count = X.count_matching(client, collection, expr, clock.timeout("count"))
+        count = store.count_matching(collection, filters, timeout=clock.timeout("count"))
         t = clock.stage("count", t)
         if count == 0:
             return SearchResponse(hits=[], timings_ms=clock.done(), models=models)
@@ -180,15 +183,15 @@ class Searcher:
             t = clock.stage("embed", t)
         if use_dense and is_exact:
             # rows may be added between count and fetch: leave room, still bounded
-            skus, vectors = X.fetch_vectors(client, collection, expr, limit=count + 100, timeout=clock.timeout("dense"))
+            skus, vectors = store.exact_scan(collection, filters, limit=count + 100, timeout=clock.timeout("dense"))
             t = clock.stage("dense", t)
-            dense = X.cosine_ranked(vector, skus, vectors)
+            dense = cosine_ranked(vector, skus, vectors)
             t = clock.stage("exact_scan", t)
         elif use_dense:
-            dense = X.ann_dense(client, collection, expr, vector, limit=depth, timeout=clock.timeout("dense"))
+            dense = store.dense_search(collection, filters, vector, limit=depth, timeout=clock.timeout("dense"))
             t = clock.stage("dense", t)
         if use_bm25:
-            sparse = X.bm25(client, collection, expr, req.query, limit=depth, timeout=clock.timeout("bm25"))
+            sparse = store.bm25_search(collection, filters, req.query, limit=depth, timeout=clock.timeout("bm25"))
             t = clock.stage("bm25", t)
 
         if not (use_dense and use_bm25):          # one retriever alone: its own order (RRF of one list)
@@ -200,14 +203,14 @@ class Searcher:
         pool = fused[: max(req.candidates, req.top_k) if req.rerank else req.top_k]
         t = clock.stage("fuse", t)
 
-        rows = X.hydrate(client, collection, expr, [c.sku for c in pool], timeout=clock.timeout("hydrate"))
+        rows = store.hydrate(collection, filters, [c.sku for c in pool], timeout=clock.timeout("hydrate"))
         pool = [c for c in pool if c.sku in rows]
         t = clock.stage("hydrate", t)
 
         rerank_scores: list[float] | None = None
         degraded_reason = ""
         if req.rerank and pool:
-            docs = [rows[c.sku][S.EMBED_TEXT] for c in pool[: req.candidates]]
+            docs = [rows[c.sku].embed_text for c in pool[: req.candidates]]
             outcome = self.rerank_stage.run(req.query, docs, instruction=None, time_left_s=clock.time_left())
             models["reranker"] = outcome.model_id
             degraded_reason = outcome.degraded_reason
@@ -228,7 +231,7 @@ class Searcher:
                     log.debug("closing %s: %s", type(part).__name__, exc)
 
 
-def _hits(pool: list[Candidate], rows: dict[str, dict[str, Any]], rerank: list[float] | None) -> list[Hit]:
+def _hits(pool: list[Candidate], rows: dict[str, StoredHit], rerank: list[float] | None) -> list[Hit]:
     """Hits in final order: by rerank score (the reranked head; fused order breaks ties) or by fused score."""
     scored = [(c, None if rerank is None or i >= len(rerank) else float(rerank[i])) for i, c in enumerate(pool)]
     if rerank is not None:
@@ -237,8 +240,8 @@ def _hits(pool: list[Candidate], rows: dict[str, dict[str, Any]], rerank: list[f
     out = []
     for c, r in scored:
         row = rows[c.sku]
-        out.append(Hit(sku=c.sku, title=row[S.TITLE], brand=row[S.BRAND], category=row[S.CATEGORY],
-                       price=float(row[S.PRICE]), currency=row[S.CURRENCY], in_stock=bool(row[S.IN_STOCK]),
+        out.append(Hit(sku=c.sku, title=row.title, brand=row.brand, category=row.category,
+                       price=row.price, currency=row.currency, in_stock=row.in_stock,
                        score=c.fused if r is None else r,
                        scores=StageScores(dense=c.dense, bm25=c.bm25, fused=c.fused, rerank=r)))
     return out

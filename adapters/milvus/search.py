@@ -1,8 +1,8 @@
-"""Milvus calls of the searcher (one attempt each, mapped to ``StoreError``) and exact dense scoring in numpy.
+"""Milvus calls behind ``MilvusStore``'s ``SearchStore`` methods (one attempt each, mapped to ``StoreError``).
 
-The exact path is used when a filter matches few products (``count_matching`` <= the exact threshold): every
-matching row is fetched with its dense vector and scored here, so no ANN approximation (HNSW's recall drop under
-selective filters) can hide a matching product.
+They take a filter expression (``adapters.milvus.filters.build_filter``); ``MilvusStore`` builds it from the domain
+filter. ``fetch_vectors`` serves the searcher's exact path: every matching row with its dense vector, scored by
+the searcher itself, so no ANN approximation (HNSW's recall drop under selective filters) can hide a match.
 """
 
 from __future__ import annotations
@@ -15,23 +15,10 @@ import numpy as np
 from catalog_search.adapters.milvus import schema as S
 from catalog_search.adapters.milvus.errors import NO_CLIENT_RETRY, is_lite_empty_result, mapped
 from catalog_search.adapters.milvus.rows import in_filter
+from catalog_search.core.store import Ranked, StoredHit
 
 QUERY_LIMIT_MAX = 16_384          # Milvus' limit on query/search ``limit`` (topk)
 HIT_FIELDS: tuple[str, ...] = (S.SKU, S.TITLE, S.BRAND, S.CATEGORY, S.PRICE, S.CURRENCY, S.IN_STOCK, S.EMBED_TEXT)
-
-Ranked = list[tuple[str, float]]
-
-
-def cosine_ranked(query: np.ndarray, skus: Sequence[str], vectors: np.ndarray) -> Ranked:
-    """``(sku, cosine)`` for every row, best first (ties by sku); zero vectors score 0."""
-    if not len(skus):
-        return []
-    q = np.asarray(query, dtype=np.float64).reshape(-1)
-    m = np.asarray(vectors, dtype=np.float64).reshape(len(skus), -1)
-    norms = np.linalg.norm(m, axis=1) * (np.linalg.norm(q) or 1.0)
-    scores = np.divide(m @ q, norms, out=np.zeros(len(skus)), where=norms > 0)
-    order = sorted(range(len(skus)), key=lambda i: (-scores[i], skus[i]))
-    return [(skus[i], float(scores[i])) for i in order]
 
 
 def _query(client: Any, collection: str, expr: str, fields: list[str], limit: int, timeout: float,
@@ -54,8 +41,10 @@ def count_matching(client: Any, collection: str, expr: str, timeout: float) -> i
 
 def fetch_vectors(client: Any, collection: str, expr: str, *, limit: int,
                   timeout: float) -> tuple[list[str], np.ndarray]:
-    """Every row matching ``expr`` (up to ``limit``): its sku and dense vector."""
+    """Every row matching ``expr`` (up to ``limit``): its sku and dense vector (an empty 0x0 matrix for none)."""
     rows = _query(client, collection, expr, [S.SKU, S.DENSE], min(limit, QUERY_LIMIT_MAX), timeout, "exact fetch")
+    if not rows:
+        return [], np.zeros((0, 0), dtype=np.float32)
     skus = [r[S.SKU] for r in rows]
     vectors = np.asarray([r[S.DENSE] for r in rows], dtype=np.float32).reshape(len(rows), -1)
     return skus, vectors
@@ -83,10 +72,16 @@ def bm25(client: Any, collection: str, expr: str, text: str, *, limit: int, time
 
 
 def hydrate(client: Any, collection: str, expr: str, skus: Sequence[str], *,
-            timeout: float) -> dict[str, dict[str, Any]]:
+            timeout: float) -> dict[str, StoredHit]:
     """The hit fields of ``skus`` that still match ``expr`` (a product deleted meanwhile drops out)."""
     if not skus:
         return {}
     where = f"{in_filter(S.SKU, list(skus))} and ({expr})"
     rows = _query(client, collection, where, list(HIT_FIELDS), len(skus), timeout, "hydrate")
-    return {r[S.SKU]: r for r in rows}
+    return {r[S.SKU]: _hit(r) for r in rows}
+
+
+def _hit(row: dict[str, Any]) -> StoredHit:
+    return StoredHit(sku=row[S.SKU], title=row[S.TITLE], brand=row[S.BRAND], category=row[S.CATEGORY],
+                     price=float(row[S.PRICE]), currency=row[S.CURRENCY], in_stock=bool(row[S.IN_STOCK]),
+                     embed_text=row[S.EMBED_TEXT])

@@ -1,4 +1,8 @@
-"""``MilvusStore``: the ``VectorStore`` on a Milvus server or Milvus Lite (in-process ``*.db`` or its TCP server).
+"""``MilvusStore``: the ``VectorStore``, ``SearchStore`` and ``CatalogStore`` on a Milvus server or Milvus Lite
+(in-process ``*.db`` or its TCP server).
+
+The search methods turn the domain ``SearchFilters`` into an expression (``filters.build_filter``) and call
+``search``; the whole-collection reads of a reindex are in ``scan``. Callers never see the pymilvus client.
 
 Ingest writes the physical collection (``collection``); searchers read through ``alias``. On a Milvus server the alias
 is a native Milvus alias; on Milvus Lite, which has no aliases, it is a row of the registry collection
@@ -6,8 +10,8 @@ is a native Milvus alias; on Milvus Lite, which has no aliases, it is a row of t
 ``resolve_alias`` once per (re)load and a reindex calls ``set_alias`` to switch.
 
 Every pymilvus / gRPC exception is mapped exactly once into ``StoreError`` (``retriable`` decided by
-``catalog.store.milvus_errors``); the adapter never retries (pymilvus' own channel reconnects are bounded by
-``timeout_s``). Rows are converted by ``catalog.store.rows``.
+``adapters.milvus.errors``); the adapter never retries (pymilvus' own channel reconnects are bounded by
+``timeout_s``). Rows are converted by ``adapters.milvus.rows``.
 """
 
 from __future__ import annotations
@@ -16,18 +20,24 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+
+import numpy as np
 
 from catalog_search.core.errors import ConfigError, StoreError
 from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, Product
+from catalog_search.adapters.milvus import scan
 from catalog_search.adapters.milvus import schema as S
+from catalog_search.adapters.milvus import search as X
+from catalog_search.adapters.milvus.filters import build_filter
 from catalog_search.adapters.milvus.aliases import ALIAS_REGISTRY, LiteAliasRegistry, NativeAliases
-from catalog_search.core.store import StoreCounts
+from catalog_search.core.filters import SearchFilters
+from catalog_search.core.store import Ranked, StoreCounts, StoredHit
 from catalog_search.adapters.milvus.analyzers import ANALYZERS, DEFAULT_ANALYZER, has_cjk
 from catalog_search.adapters.milvus.collection import check_catalog_collection, create_if_missing, ensure_indexes
-from catalog_search.adapters.milvus.errors import (NO_CLIENT_RETRY, is_lite_empty_result, is_unimplemented, map_error, mapped,
-                                         quiet_pymilvus_logging)
+from catalog_search.adapters.milvus.errors import (NO_CLIENT_RETRY, is_lite_empty_result, is_unimplemented, map_error,
+                                                   mapped, quiet_pymilvus_logging)
 from catalog_search.adapters.milvus.rows import escape_string, in_filter, product_to_row, row_to_product
 
 __all__ = ["ALIAS_REGISTRY", "FETCH_CHUNK", "MilvusStore", "escape_string", "in_filter", "is_lite_uri"]
@@ -44,7 +54,10 @@ def is_lite_uri(uri: str) -> bool:
 
 
 class MilvusStore:
-    """``VectorStore`` over one physical Milvus collection plus the alias searchers read."""
+    """``VectorStore`` over one physical Milvus collection plus the alias searchers read (``SearchStore``), and the
+    collection-level reads and alias moves of a reindex (``CatalogStore``)."""
+
+    max_limit = X.QUERY_LIMIT_MAX
 
     def __init__(self, *, uri: str, collection: str, alias: str, dim: int, token: str = "",
                  index: str = "auto", timeout_s: float = 30.0, analyzer: str = DEFAULT_ANALYZER,
@@ -79,7 +92,8 @@ class MilvusStore:
 
     @classmethod
     def from_settings(cls, settings: Any) -> "MilvusStore":
-        return cls(uri=settings.milvus.uri, token=settings.milvus.token.get_secret_value(), collection=settings.milvus.collection,
+        return cls(uri=settings.milvus.uri, token=settings.milvus.token.get_secret_value(),
+                   collection=settings.milvus.collection,
                    alias=settings.milvus.alias, dim=settings.embed.vector_dim, index=settings.milvus.index,
                    timeout_s=settings.milvus.timeout_s, embed_attributes=settings.embed.attributes,
                    analyzer=settings.milvus.bm25_analyzer)
@@ -201,7 +215,8 @@ class MilvusStore:
             with mapped(f"fetch from {self.collection}"):
                 try:
                     rows = c.query(self.collection, filter=in_filter(S.SKU, chunk), output_fields=fields,
-                                   limit=len(chunk), consistency_level="Strong", timeout=self.timeout_s, **NO_CLIENT_RETRY)
+                                   limit=len(chunk), consistency_level="Strong", timeout=self.timeout_s,
+                                   **NO_CLIENT_RETRY)
                 except Exception as exc:
                     if not (self.is_lite and is_lite_empty_result(exc)):
                         raise
@@ -245,10 +260,41 @@ class MilvusStore:
     def counts(self) -> StoreCounts:
         c = self.client
         with mapped(f"count {self.collection}"):
-            live, dead = (int(c.query(self.collection, filter=f"{S.DELETED} == {deleted}", output_fields=["count(*)"],
-                                      consistency_level="Strong", timeout=self.timeout_s, **NO_CLIENT_RETRY)[0]["count(*)"])
+            live, dead = (int(c.query(self.collection, filter=f"{S.DELETED} == {deleted}",
+                                      output_fields=["count(*)"], consistency_level="Strong", timeout=self.timeout_s,
+                                      **NO_CLIENT_RETRY)[0]["count(*)"])
                           for deleted in ("false", "true"))
         return StoreCounts(live=live, tombstoned=dead)
+
+    # -- search (SearchStore) -----------------------------------------------------------------------------------
+    def count_matching(self, collection: str, filters: SearchFilters, *, timeout: float) -> int:
+        return X.count_matching(self.client, collection, build_filter(filters)[0], timeout)
+
+    def dense_search(self, collection: str, filters: SearchFilters, vector: np.ndarray, *, limit: int,
+                     timeout: float) -> Ranked:
+        return X.ann_dense(self.client, collection, build_filter(filters)[0], vector, limit=limit, timeout=timeout)
+
+    def bm25_search(self, collection: str, filters: SearchFilters, text: str, *, limit: int,
+                    timeout: float) -> Ranked:
+        return X.bm25(self.client, collection, build_filter(filters)[0], text, limit=limit, timeout=timeout)
+
+    def exact_scan(self, collection: str, filters: SearchFilters, *, limit: int,
+                   timeout: float) -> tuple[list[str], np.ndarray]:
+        return X.fetch_vectors(self.client, collection, build_filter(filters)[0], limit=limit, timeout=timeout)
+
+    def hydrate(self, collection: str, filters: SearchFilters, skus: Sequence[str], *,
+                timeout: float) -> dict[str, StoredHit]:
+        return X.hydrate(self.client, collection, build_filter(filters)[0], skus, timeout=timeout)
+
+    # -- whole collections (CatalogStore) -----------------------------------------------------------------------
+    def collection_exists(self, name: str) -> bool:
+        return scan.collection_exists(self.client, name, self.timeout_s)
+
+    def collection_dim(self, name: str) -> int | None:
+        return scan.collection_dim(self.client, name, self.timeout_s)
+
+    def iter_rows(self, name: str, *, page_rows: int = 1000) -> Iterator[list[Product]]:
+        return scan.iter_rows(self.client, name, page_rows=page_rows, timeout=self.timeout_s, lite=self.is_lite)
 
     def close(self) -> None:
         with self._lock:

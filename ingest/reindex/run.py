@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from catalog_search.adapters.embedding.factory import make_embedder
 from catalog_search.core.errors import ConfigError, StoreError
 from catalog_search.core.settings import Settings
-from catalog_search.adapters.milvus.store import MilvusStore
+from catalog_search.core.store import CatalogStore, StoreFactory
 from catalog_search.app.ingest_wiring import make_batcher, make_processor, make_retry
 from catalog_search.ingest.backfill import FileDeadLetterSink
 from catalog_search.ingest.metrics import IngestMetrics
@@ -27,13 +26,14 @@ from catalog_search.ingest.processor import BatchProcessor
 from catalog_search.ingest.reindex import build as B
 from catalog_search.ingest.reindex import plan as P
 from catalog_search.ingest.reindex.catchup import Follower, capture_offsets
-from catalog_search.ingest.reindex.source import collection_exists, live_dim, live_rows
+from catalog_search.ingest.reindex.source import live_dim, live_rows
 
 log = logging.getLogger(__name__)
 DROP_GRACE_S = 10.0          # searchers re-resolve the alias every 5 s: let them move before the old one goes
 # what a reindex may change, so what the new ingest workers must be told (``reindex --embed-* / --index / --bm25-*``)
 MODEL_SETTINGS = ("embed_backend", "embed_model", "embed_base_url", "embed_dim", "milvus_index", "bm25_analyzer")
 Phase = Callable[[str, dict[str, Any]], None]
+ModelId = Callable[[Settings], str]       # the embedding model id the settings select (decides carrying vectors)
 
 
 @dataclass(frozen=True)
@@ -83,25 +83,27 @@ class ReindexResult:
                 "dropped_old": self.dropped_old, "rejects": self.rejects, "next_steps": self.next_steps}
 
 
-def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, on_phase: Phase | None = None,
-            stop: threading.Event | None = None) -> ReindexResult:
+def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, stores: StoreFactory, model_id: ModelId,
+            on_phase: Phase | None = None, stop: threading.Event | None = None) -> ReindexResult:
+    """Run the phases; ``stores`` opens the store of given settings and ``model_id`` names their embedding model
+    (both from the app shell, so this pipeline knows no concrete backend)."""
     phase = on_phase or (lambda name, info: log.info("reindex phase %s %s", name, info))
     stop = stop or threading.Event()
     if new.milvus.alias != live.milvus.alias:
         raise ConfigError("the new settings must keep the search alias")
     alias, target = live.milvus.alias, new.milvus.collection
-    store = MilvusStore.from_settings(live)
+    store = stores(live)
     # the new collection gets an alias of its own (the gate searches through it): creating it can never touch the
     # live alias, even one that vanished meanwhile
     preview = new.replace(**{"milvus_alias": f"{target}_preview"})
-    new_store = MilvusStore.from_settings(preview)
+    new_store = stores(preview)
     follower: Follower | None = None
     processor: BatchProcessor | None = None
     try:
         old = _check(live, store, target, opts)
         group = opts.group or P.catchup_group(live.kafka.group, target)
         result = ReindexResult(alias=alias, old=old, new=target, group=group)
-        carry, result.vectors = _vectors(live, new, old, opts)
+        carry, result.vectors = _vectors(live, new, old, opts, model_id)
 
         offsets = capture_offsets(live, replay_from=opts.replay_from) if opts.kafka else {}
         phase("build", {"old": old, "new": target, "vectors": result.vectors, "offsets": offsets})
@@ -161,7 +163,7 @@ def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, on_phase: Ph
         new_store.close()
 
 
-def _check(live: Settings, store: MilvusStore, target: str, opts: ReindexOptions) -> str:
+def _check(live: Settings, store: CatalogStore, target: str, opts: ReindexOptions) -> str:
     old = store.alias_target(live.milvus.alias)
     if old is None:
         raise ConfigError(f"alias {live.milvus.alias!r} does not exist: there is no live collection to reindex "
@@ -169,32 +171,27 @@ def _check(live: Settings, store: MilvusStore, target: str, opts: ReindexOptions
     P.check_target(alias=live.milvus.alias, live=old, target=target, ingest_collection=live.milvus.collection)
     dim = live_dim(store, old)
     if dim != live.embed.vector_dim:
-        raise ConfigError(f"the live collection {old!r} has {dim}-d vectors but CATALOG_EMBED_* give {live.embed.vector_dim}: "
+        raise ConfigError(f"the live collection {old!r} has {dim}-d vectors but CATALOG_EMBED_* give "
+                          f"{live.embed.vector_dim}: "
                           "CATALOG_* must describe the live deployment, the new model goes in the --embed-* options")
-    if collection_exists(store, target):
+    if store.collection_exists(target):
         if not opts.overwrite:
             raise ConfigError(f"collection {target!r} already exists; pass --overwrite to drop and rebuild it")
         store.drop_collection(target)
     return old
 
 
-def _model_id(settings: Settings) -> str:
-    embedder = make_embedder(settings)
-    try:
-        return embedder.model_id
-    finally:
-        embedder.close()
-
-
-def _vectors(live: Settings, new: Settings, old: str, opts: ReindexOptions) -> tuple[bool, str]:
+def _vectors(live: Settings, new: Settings, old: str, opts: ReindexOptions,
+             model_id: ModelId) -> tuple[bool, str]:
     if opts.from_file is not None:
         return False, f"embedding the records of {opts.from_file}"
-    return P.vectors_reusable(P.Side(old, _model_id(live), live.embed.vector_dim, tuple(live.embed.attributes)),
-                              P.Side(new.milvus.collection, _model_id(new), new.embed.vector_dim, tuple(new.embed.attributes)),
+    before = P.Side(old, model_id(live), live.embed.vector_dim, tuple(live.embed.attributes))
+    after = P.Side(new.milvus.collection, model_id(new), new.embed.vector_dim, tuple(new.embed.attributes))
+    return P.vectors_reusable(before, after,
                               force_re_embed=opts.re_embed)
 
 
-def _build(new: Settings, store: MilvusStore, new_store: MilvusStore, old: str, opts: ReindexOptions, carry: bool,
+def _build(new: Settings, store: CatalogStore, new_store: CatalogStore, old: str, opts: ReindexOptions, carry: bool,
            processor: BatchProcessor, metrics: IngestMetrics, stop: threading.Event) -> B.BuildResult:
     if opts.from_file is not None:
         return B.from_file(opts.from_file, processor, make_batcher(new), default_version=opts.default_version,

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from catalog_search.core.errors import EmbeddingError, InputTooLongError, StoreError
-from catalog_search.core.product import Product
-from catalog_search.core.store import StoreCounts
+from catalog_search.core.errors import EmbeddingError, InputTooLongError
+from tests.support.memory_store import MemoryStore
 
 
 class ScriptedEmbedder:
@@ -40,32 +39,10 @@ class ScriptedEmbedder:
         pass
 
 
-class RowsStore:
-    """Keeps rows by sku for unit tests of the pipeline's decisions; can fail the next N upserts."""
+class RowsStore(MemoryStore):
+    """The in-memory store with its collection created, any vector size accepted; ``transient_failures`` fails the
+    next N upserts (retriable), ``upserts`` counts the successful ones, ``rows`` holds the products by sku."""
 
     def __init__(self, *, transient_failures: int = 0) -> None:
-        self.rows: dict[str, Product] = {}
-        self.transient_failures = transient_failures
-        self.upserts = 0
-
-    def ensure_collection(self):
-        pass
-
-    def fetch(self, skus):
-        return {s: self.rows[s] for s in skus if s in self.rows}
-
-    def upsert(self, products):
-        if self.transient_failures:
-            self.transient_failures -= 1
-            raise StoreError("milvus unavailable", retriable=True)
-        self.upserts += 1
-        for p in products:
-            assert p.deleted or p.vector is not None, "live rows are written with a vector"
-            self.rows[p.sku] = p
-
-    def counts(self):
-        live = sum(not p.deleted for p in self.rows.values())
-        return StoreCounts(live, len(self.rows) - live)
-
-    def close(self):
-        pass
+        super().__init__(transient_failures=transient_failures)
+        self.ensure_collection()

@@ -1,0 +1,149 @@
+"""The Searcher's decisions on the in-memory store (no Milvus): exact vs ANN path, single retrievers, hydrate
+dropping products deleted mid-search, the alias cache, rerank on ``embed_text``. The same store semantics are held
+to Milvus' by tests/contract; tests/retrieve/test_searcher.py runs the searcher on Milvus Lite itself."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from catalog_search.core.errors import StoreError
+from catalog_search.core.filters import SearchFilters
+from catalog_search.core.product import Product
+from catalog_search.rerank.breaker import CircuitBreaker
+from catalog_search.rerank.stage import RerankStage
+from catalog_search.retrieve.domain import SearchRequest
+from catalog_search.retrieve.searcher import Searcher
+from tests.support.memory_store import MemoryCluster, MemoryStore, tokens
+
+DIM = 32
+
+
+class WordsEmbedder:
+    """Bag of hashed words, normalised: texts sharing words are close (enough to rank by meaning here)."""
+
+    model_id, dim = "words", DIM
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in tokens(text):
+                out[i, zlib.crc32(word.encode()) % DIM] += 1.0
+            out[i] /= np.linalg.norm(out[i]) or 1.0
+        return out
+
+    embed_queries = embed_documents
+
+    def close(self) -> None:
+        pass
+
+
+class WordReranker:
+    model_id = "word-reranker"
+
+    def __init__(self, word: str) -> None:
+        self.word, self.seen = word, []
+
+    def rerank(self, query: str, documents: Sequence[str], **_: Any) -> list[float]:
+        self.seen = list(documents)
+        return [1.0 if self.word in d else 0.0 for d in documents]
+
+    def close(self) -> None:
+        pass
+
+
+TITLES = {"P1": "cordless drill battery", "P2": "hammer drill", "P3": "garden hose", "P4": "coffee maker",
+          "P5": "espresso coffee grinder", "P6": "drill bits set"}
+
+
+def _store(cluster: MemoryCluster | None = None, collection: str = "live") -> MemoryStore:
+    store = MemoryStore(collection=collection, alias="catalog", dim=DIM, cluster=cluster)
+    store.ensure_collection()
+    emb = WordsEmbedder()
+    store.upsert([Product(sku=sku, version=1, title=title, brand="Acme" if sku != "P6" else "Bosch",
+                          category="Tools", price=float(i), in_stock=True, vector=emb.embed_documents([title])[0])
+                  for i, (sku, title) in enumerate(TITLES.items(), start=1)])
+    return store
+
+
+def _searcher(store: MemoryStore, reranker: Any = None, **kw: Any) -> Searcher:
+    stage = RerankStage(reranker, breaker=CircuitBreaker(5, 30.0), margin_s=0.0)
+    return Searcher(store, WordsEmbedder(), stage, **kw)
+
+
+def _skus(resp: Any) -> list[str]:
+    return [h.sku for h in resp.hits]
+
+
+def test_exact_path_scores_every_match_and_fills_the_hit_fields() -> None:
+    store = _store()
+    resp = _searcher(store).search(SearchRequest(query="drill", top_k=10, rerank=False, alpha=1.0))
+    assert "exact_scan" in resp.timings_ms
+    assert set(_skus(resp)) == set(TITLES)                     # dense side: every live product is a candidate
+    assert set(_skus(resp)[:3]) == {"P1", "P2", "P6"}
+    hit = next(h for h in resp.hits if h.sku == "P6")
+    assert (hit.title, hit.brand, hit.category, hit.price, hit.in_stock) == ("drill bits set", "Bosch", "Tools", 6.0,
+                                                                           True)
+
+
+def test_ann_path_and_filters_reach_the_store() -> None:
+    store = _store()
+    resp = _searcher(store, exact_threshold=1).search(
+        SearchRequest(query="drill", top_k=10, rerank=False, filters=SearchFilters(brands=("Acme",))))
+    assert "exact_scan" not in resp.timings_ms and "P6" not in _skus(resp)
+    assert set(_skus(resp)[:2]) == {"P1", "P2"}
+
+
+def test_bm25_alone_keeps_its_own_order() -> None:
+    resp = _searcher(_store()).search(SearchRequest(query="coffee grinder", retrievers="bm25", rerank=False))
+    assert _skus(resp) == ["P5", "P4"] and resp.hits[0].scores.dense is None
+
+
+def test_tombstones_and_products_deleted_mid_search_are_dropped() -> None:
+    store = _store()
+    store.upsert([Product(sku="P2", version=2, deleted=True)])
+
+    class DeletingStore(MemoryStore):
+        def hydrate(self, collection: str, filters: SearchFilters, skus: Sequence[str], *, timeout: float) -> Any:
+            self.upsert([Product(sku="P1", version=3, deleted=True)])           # lands between fuse and hydrate
+            return super().hydrate(collection, filters, skus, timeout=timeout)
+
+    racing = DeletingStore(collection="live", alias="catalog", dim=DIM, cluster=store.cluster)
+    resp = _searcher(racing).search(SearchRequest(query="drill", rerank=False))
+    assert "P1" not in _skus(resp) and "P2" not in _skus(resp) and "P6" in _skus(resp)
+
+
+def test_rerank_reads_the_embed_text() -> None:
+    reranker = WordReranker("bits")
+    resp = _searcher(_store(), reranker).search(SearchRequest(query="drill", top_k=3, rerank=True, candidates=6))
+    assert _skus(resp)[0] == "P6" and resp.models["reranker"] == "word-reranker"
+    assert any(d.startswith("drill bits set") for d in reranker.seen)
+
+
+def test_alias_swap_is_seen_and_a_missing_alias_is_a_store_error() -> None:
+    cluster = MemoryCluster()
+    live = _store(cluster)
+    empty = MemoryStore(collection="empty", alias="other", dim=DIM, cluster=cluster)
+    empty.ensure_collection()
+    s = _searcher(live, alias_ttl_s=0.0)
+    assert _skus(s.search(SearchRequest(query="drill", rerank=False)))
+    live.set_alias("catalog", "empty")
+    assert s.search(SearchRequest(query="drill", rerank=False)).hits == []
+    live.drop_alias("catalog")
+    with pytest.raises(StoreError) as err:
+        s.search(SearchRequest(query="drill", rerank=False))
+    assert not err.value.retriable
+
+
+def test_a_passed_deadline_stops_before_the_store() -> None:
+    with pytest.raises(StoreError) as err:
+        _searcher(_store()).search(SearchRequest(query="drill"), time_left_s=lambda: -1.0)
+    assert err.value.retriable

@@ -41,7 +41,7 @@ def product(sku: str, **kw: Any) -> Product:
     return Product(sku=sku, **fields)
 
 
-@pytest.fixture(params=["memory", pytest.param("milvus", marks=pytest.mark.integration)])
+@pytest.fixture(params=["memory", pytest.param("milvus", marks=pytest.mark.milvus)])
 def make_store(request: pytest.FixtureRequest) -> Make:
     """``make(dim=DIM, *, collection=None, alias=None, ensure=True)``: a fresh store of the parametrized kind."""
     if request.param == "milvus":

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from catalog_search.core.errors import ConfigError, StoreError
-from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, Product
+from catalog_search.core.product import Product
 from catalog_search.adapters.milvus import schema as S
 from catalog_search.adapters.milvus.aliases import ALIAS_REGISTRY, LiteAliasRegistry, NativeAliases
 from catalog_search.core.store import StoreCounts
@@ -48,7 +48,6 @@ class MilvusStore:
 
     def __init__(self, *, uri: str, collection: str, alias: str, dim: int, token: str = "",
                  index: str = "auto", timeout_s: float = 30.0, analyzer: str = DEFAULT_ANALYZER,
-                 embed_attributes: Sequence[str] = DEFAULT_EMBED_ATTRIBUTES,
                  client_factory: Callable[[], Any] | None = None) -> None:
         for label, name in (("collection", collection), ("alias", alias)):
             if not _NAME_RE.match(name):
@@ -71,7 +70,6 @@ class MilvusStore:
         self.dim = dim
         self.index_setting = index
         self.timeout_s = timeout_s
-        self.embed_attributes = tuple(embed_attributes)
         self._client_factory = client_factory
         self._client: Any = None
         self._lite: bool | None = True if is_lite_uri(uri) else None
@@ -81,7 +79,7 @@ class MilvusStore:
     def from_settings(cls, settings: Any) -> "MilvusStore":
         return cls(uri=settings.milvus.uri, token=settings.milvus.token.get_secret_value(), collection=settings.milvus.collection,
                    alias=settings.milvus.alias, dim=settings.embed.vector_dim, index=settings.milvus.index,
-                   timeout_s=settings.milvus.timeout_s, embed_attributes=settings.embed.attributes,
+                   timeout_s=settings.milvus.timeout_s,
                    analyzer=settings.milvus.bm25_analyzer)
 
     # -- plumbing -----------------------------------------------------------------------------------------------
@@ -217,8 +215,7 @@ class MilvusStore:
         latest: dict[str, Product] = {}
         for p in products:                       # one row per sku per request: the last one wins
             latest[p.sku] = p
-        rows = [product_to_row(p, dim=self.dim, collection=self.collection, embed_attributes=self.embed_attributes)
-                for p in latest.values()]
+        rows = [product_to_row(p, dim=self.dim, collection=self.collection) for p in latest.values()]
         self._warn_unsegmented(rows)
         c = self.client
         if self.is_lite:

@@ -133,8 +133,9 @@ def test_results_align_with_input_across_skus():
 
 def test_every_written_row_carries_its_embedded_text_computed_once_with_the_plan_attributes():
     stored = stored_from(upsert("B1", version=1))
-    plan = plan_batch([upsert(version=1, attributes={"color": "black", "warehouse": "W9"}), Patch("B1", 2, {"price": 1.0}),
-                       Delete("C1", 1)], {"B1": stored}, now_ms=NOW, embed_attributes=("color",))
+    events = [upsert(version=1, attributes={"color": "black", "warehouse": "W9"}), Patch("B1", 2, {"price": 1.0}),
+              Delete("C1", 1)]
+    plan = plan_batch(events, {"B1": stored}, now_ms=NOW, embed_attributes=("color",))
     a1, b1 = plan.writes["A1"], plan.writes["B1"]
     assert a1.embedded_text == embed_text(a1, embed_attributes=("color",)) == plan.to_embed["A1"]
     assert "color: black" in a1.embedded_text and "W9" not in a1.embedded_text

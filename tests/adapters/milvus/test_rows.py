@@ -23,7 +23,8 @@ def to_row(p: Product) -> dict[str, Any]:
 
 def test_row_mapping() -> None:
     p = product("s1", title="男士跑步鞋", category="Shoes > Running > Trail", attributes={"color": "红", "wh": "A1"},
-                price=9.5, in_stock=True, text_hash="h" * 32, updated_at_ms=123, embedded_text="the planned text")
+                price=9.5, in_stock=True, text_hash="h" * 32, updated_at_ms=123,
+                embedded_text="the planned text")
     row = to_row(p)
     assert row[S.EMBED_TEXT] == "the planned text"          # the store writes the text it is given, derives none
     assert row[S.CATEGORY_LEVELS] == ["Shoes", "Shoes > Running", "Shoes > Running > Trail"]

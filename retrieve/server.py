@@ -50,16 +50,11 @@ class SearchServer:
             close()
 
 
-def serve(settings: Settings, searcher: Searcher | None = None, *, address: str | None = None) -> grpc.Server:
-    """Start the server on ``address`` (default ``settings.grpc.address``) and return it (already serving).
-
-    Without ``searcher`` one is built with ``retrieve.app.make_searcher(settings)``. The returned server has a
-    ``search_server`` attribute (a ``SearchServer``) whose ``stop()`` also flips health to NOT_SERVING first.
-    """
-    return start(settings, searcher, address=address).server
-
-
 def start(settings: Settings, searcher: Searcher | None = None, *, address: str | None = None) -> SearchServer:
+    """Start serving on ``address`` (default ``settings.grpc.address``); the handle's ``stop()`` drains gracefully.
+
+    Without ``searcher`` one is built with ``app.search_wiring.make_searcher(settings)`` (and closed on stop).
+    """
     address = address or settings.grpc.address
     owns = searcher is None
     if searcher is None:
@@ -91,7 +86,6 @@ def start(settings: Settings, searcher: Searcher | None = None, *, address: str 
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     handle = SearchServer(server, health_servicer, searcher, address, port, owns_searcher=owns)
-    server.search_server = handle    # type: ignore[attr-defined]
     log.info("search server listening on %s (port %d)", address, port)
     return handle
 

@@ -16,7 +16,7 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from catalog_search.core.errors import ConfigError, StoreError
@@ -47,8 +47,7 @@ class MilvusStore:
     """``VectorStore`` over one physical Milvus collection plus the alias searchers read."""
 
     def __init__(self, *, uri: str, collection: str, alias: str, dim: int, token: str = "",
-                 index: str = "auto", timeout_s: float = 30.0, analyzer: str = DEFAULT_ANALYZER,
-                 client_factory: Callable[[], Any] | None = None) -> None:
+                 index: str = "auto", timeout_s: float = 30.0, analyzer: str = DEFAULT_ANALYZER) -> None:
         for label, name in (("collection", collection), ("alias", alias)):
             if not _NAME_RE.match(name):
                 raise ConfigError(f"invalid Milvus {label} name {name!r}: letters, digits and _ only, not starting "
@@ -70,7 +69,6 @@ class MilvusStore:
         self.dim = dim
         self.index_setting = index
         self.timeout_s = timeout_s
-        self._client_factory = client_factory
         self._client: Any = None
         self._lite: bool | None = True if is_lite_uri(uri) else None
         self._lock = threading.Lock()
@@ -89,15 +87,12 @@ class MilvusStore:
         with self._lock:
             if self._client is None:
                 with mapped("connect"):
-                    if self._client_factory is not None:
-                        self._client = self._client_factory()
-                    else:
-                        from pymilvus import MilvusClient
-                        quiet_pymilvus_logging()
-                        # A private connection alias: pymilvus shares one connection per uri+token by default and
-                        # any other MilvusClient.close() on the same uri would tear ours down.
-                        self._client = MilvusClient(uri=self.uri, token=self.token, timeout=self.timeout_s,
-                                                    alias=f"catalog-store-{uuid.uuid4().hex}")
+                    from pymilvus import MilvusClient
+                    quiet_pymilvus_logging()
+                    # A private connection alias: pymilvus shares one connection per uri+token by default and
+                    # any other MilvusClient.close() on the same uri would tear ours down.
+                    self._client = MilvusClient(uri=self.uri, token=self.token, timeout=self.timeout_s,
+                                                alias=f"catalog-store-{uuid.uuid4().hex}")
             return self._client
 
     @property

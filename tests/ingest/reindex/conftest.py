@@ -75,8 +75,8 @@ class ReindexEnv:
             return store.alias_target()
 
     def rows(self, collection: str, *skus: str) -> dict:
-        with contextlib.closing(MilvusStore.from_settings(self.settings.model_copy(
-                update={"milvus_collection": collection}))) as store:
+        # Settings.replace maps the flat name onto its group (model_copy(update=) would add a stray attribute)
+        with contextlib.closing(MilvusStore.from_settings(self.settings.replace(milvus_collection=collection))) as store:
             return store.fetch(list(skus))
 
     def cli(self, monkeypatch: pytest.MonkeyPatch, *args: str, **env: str) -> int:

@@ -6,10 +6,11 @@ kafka-python errors are mapped here, once, to ``BrokerError`` (retriable unless 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -20,6 +21,7 @@ from catalog_search.core.records import SourceRecord
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 30.0
+METADATA_WAIT_S = 10.0
 
 
 def broker_error(action: str, exc: BaseException) -> BrokerError:
@@ -82,6 +84,18 @@ def ensure_topics(settings: Settings, topics: Iterable[str], *, partitions: int 
         raise broker_error("create topics", exc) from exc
     finally:
         admin.close()
+
+
+def topic_partitions(consumer: KafkaConsumer, topic: str, *, wait_s: float = METADATA_WAIT_S) -> list[TopicPartition]:
+    """The partitions of ``topic``, waiting up to ``wait_s`` for metadata (a just-created topic has none at first)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions:
+            return [TopicPartition(topic, p) for p in sorted(partitions)]
+        if time.monotonic() > deadline:
+            raise BrokerError(f"topic {topic!r} has no partitions (metadata)", retriable=True)
+        time.sleep(0.2)
 
 
 def to_source_record(message: Any) -> SourceRecord:

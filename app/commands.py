@@ -35,11 +35,11 @@ def run_kafka_worker(settings: Settings, *, until_idle_s: float | None, handle_s
         metrics.serve(settings.ingest.metrics_port)
     producer = make_producer(settings)
     try:
-        processor = make_processor(settings, KafkaDeadLetterSink(producer, settings.kafka.dlq), metrics=metrics)
-        worker = IngestWorker(make_consumer(settings), settings.kafka.topic, processor, make_batcher(settings))
-        if handle_signals:
-            worker.install_signal_handlers()
-        return worker.run(until_idle_s=until_idle_s).as_dict()
+        with make_processor(settings, KafkaDeadLetterSink(producer, settings.kafka.dlq), metrics=metrics) as processor:
+            worker = IngestWorker(make_consumer(settings), settings.kafka.topic, processor, make_batcher(settings))
+            if handle_signals:
+                worker.install_signal_handlers()
+            return worker.run(until_idle_s=until_idle_s).as_dict()
     finally:
         producer.close()
 
@@ -49,10 +49,10 @@ def ingest_file(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_search.ingest.backfill import FileDeadLetterSink, backfill
 
     rejects = FileDeadLetterSink(args.rejects or args.path.with_name(args.path.name + ".rejects.jsonl"))
-    processor = make_processor(settings, rejects)
-    started = time.monotonic()
-    counters = backfill(args.path, processor, make_batcher(settings), default_version=args.default_version,
-                        progress=not args.no_progress and sys.stderr.isatty())
+    with make_processor(settings, rejects) as processor:
+        started = time.monotonic()
+        counters = backfill(args.path, processor, make_batcher(settings), default_version=args.default_version,
+                            progress=not args.no_progress and sys.stderr.isatty())
     _report(counters.as_dict(), time.monotonic() - started, as_json=args.json)
     if rejects.count:
         print(f"{rejects.count} line(s) rejected, reasons in {rejects.path}", file=sys.stderr)

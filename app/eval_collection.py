@@ -65,8 +65,8 @@ def prepare_collection(settings: Settings, products: Path, skus: Sequence[str], 
             return Prepared(s, name, live, True, 0.0)
         started = time.monotonic()
         sink = FileDeadLetterSink(rejects)
-        processor = make_processor(s, sink, store=store)
-        backfill(products, processor, make_batcher(s), progress=progress)
+        with make_processor(s, sink, store=store) as processor:
+            backfill(products, processor, make_batcher(s), progress=progress)
         live = store.counts().live
         if sink.count:
             log.warning("%d product line(s) rejected by ingest, reasons in %s", sink.count, rejects)

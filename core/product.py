@@ -22,6 +22,8 @@ class Product:
 
     ``vector`` is None only while a new text waits to be embedded (never stored like that) and for tombstones of skus
     that were never live; ``text_hash`` identifies the embedded text so that unchanged text is never re-embedded.
+    ``embedded_text`` is that text (``embed_text`` of the row), computed once by the ingest plan: the store writes
+    it as given (BM25 indexes it), so the attribute list lives in one place.
     """
 
     sku: str
@@ -38,6 +40,7 @@ class Product:
     in_stock: bool = False
     attributes: Mapping[str, Any] = field(default_factory=dict)
     text_hash: str = ""
+    embedded_text: str = ""
     updated_at_ms: int = 0
     vector: np.ndarray | None = None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from tqdm import tqdm
@@ -60,17 +60,30 @@ def _as_event(line: bytes, default_version: int) -> bytes:
     return line
 
 
+def feed(records: Iterable[SourceRecord], processor: BatchProcessor, batcher: Batcher) -> Counters:
+    """The one offline feeding loop (file backfill, reindex replay): records -> size-closed batches -> processor.
+
+    Offline sources have no arrival time worth waiting for, so only size closes a batch (``now`` is always 0).
+    """
+    totals = Counters()
+    for record in records:
+        for batch in batcher.offer(record, 0.0):
+            totals.add(processor.process(batch))
+    remaining = batcher.drain()
+    if remaining:
+        totals.add(processor.process(remaining))
+    return totals
+
+
 def backfill(path: Path, processor: BatchProcessor, batcher: Batcher, *, default_version: int = 1,
              progress: bool = True) -> Counters:
-    totals = Counters()
     size = path.stat().st_size
     with tqdm(total=size, unit="B", unit_scale=True, desc=f"ingest {path.name}", disable=not progress) as bar:
-        for record in read_records(path, default_version=default_version):
-            for batch in batcher.offer(record, 0.0):
-                totals.add(processor.process(batch))
-            bar.update(len(record.value or b"") + 1)
-            bar.set_postfix(events=totals.events + len(batcher), refresh=False)
-        remaining = batcher.drain()
-        if remaining:
-            totals.add(processor.process(remaining))
-    return totals
+        return feed(_with_progress(read_records(path, default_version=default_version), bar), processor, batcher)
+
+
+def _with_progress(records: Iterable[SourceRecord], bar: tqdm) -> Iterator[SourceRecord]:
+    for count, record in enumerate(records, start=1):
+        bar.update(len(record.value or b"") + 1)
+        bar.set_postfix(events=count, refresh=False)
+        yield record

@@ -17,7 +17,7 @@ from catalog_search.core.embedding import Embedder
 from catalog_search.core.errors import EmbeddingError
 from catalog_search.core.events import Event
 from catalog_search.core.cache import TTLCache
-from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, DESCRIPTION_EMBED_CHARS, text_hash
+from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, text_hash
 from catalog_search.core.store import VectorStore
 from catalog_search.ingest.plan import BatchPlan, EventResult, Outcome, plan_batch
 
@@ -41,13 +41,11 @@ class Pipeline:
 
     def __init__(self, embedder: Embedder, store: VectorStore, *,
                  embed_attributes: Iterable[str] = DEFAULT_EMBED_ATTRIBUTES,
-                 description_chars: int = DESCRIPTION_EMBED_CHARS,
                  clock: Callable[[], float] = time.time,
                  text_cache: TTLCache[np.ndarray] | None = None) -> None:
         self.embedder = embedder
         self.store = store
         self.embed_attributes = tuple(embed_attributes)
-        self.description_chars = description_chars
         self.clock = clock
         self.text_cache = text_cache
 
@@ -55,8 +53,7 @@ class Pipeline:
         if not events:
             return PipelineResult([], 0, 0.0, 0)
         stored = self.store.fetch(sorted({event.sku for event in events}))
-        plan = plan_batch(events, stored, now_ms=int(self.clock() * 1000), embed_attributes=self.embed_attributes,
-                          description_chars=self.description_chars)
+        plan = plan_batch(events, stored, now_ms=int(self.clock() * 1000), embed_attributes=self.embed_attributes)
         started = time.perf_counter()
         vectors, rejected, sent = self._embed(plan.to_embed)
         embed_seconds = time.perf_counter() - started

@@ -3,7 +3,8 @@
 Events of one sku are folded in version order onto its stored row: stale versions are skipped, patches change only
 the fields they carry, deletes leave a tombstone (the last row with ``deleted=True`` and the delete's version), so an
 older upsert arriving later cannot resurrect the sku while a newer one revives it. The folded row needs the model
-only when its embedded text differs from the one whose vector is already stored.
+only when its embedded text differs from the one whose vector is already stored. Every written row carries its
+embedded text (``Product.embedded_text``), computed here once; the store writes it as it is.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from catalog_search.core.events import Delete, Event, Patch, Upsert
-from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, DESCRIPTION_EMBED_CHARS, Product, embed_text, text_hash
+from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, Product, embed_text, text_hash
 
 
 class Outcome(str, Enum):
@@ -40,8 +41,7 @@ class BatchPlan:
 
 
 def plan_batch(events: Sequence[Event], stored: Mapping[str, Product], *, now_ms: int,
-               embed_attributes: Iterable[str] = DEFAULT_EMBED_ATTRIBUTES,
-               description_chars: int = DESCRIPTION_EMBED_CHARS) -> BatchPlan:
+               embed_attributes: Iterable[str] = DEFAULT_EMBED_ATTRIBUTES) -> BatchPlan:
     results: list[EventResult | None] = [None] * len(events)
     by_sku: dict[str, list[int]] = {}
     for index, event in enumerate(events):
@@ -56,8 +56,9 @@ def plan_batch(events: Sequence[Event], stored: Mapping[str, Product], *, now_ms
             state, results[index] = apply_event(state, events[index], now_ms=now_ms)
         if state is None or state is before:
             continue
+        text = embed_text(state, embed_attributes=attributes)
+        state = state.with_changes(embedded_text=text)        # a tombstone keeps its last text, as stored before
         if not state.deleted:
-            text = embed_text(state, embed_attributes=attributes, description_chars=description_chars)
             digest = text_hash(text)
             reusable = before is not None and before.vector is not None and before.text_hash == digest
             state = state.with_changes(text_hash=digest, vector=before.vector if reusable else None)

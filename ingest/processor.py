@@ -45,6 +45,8 @@ class Counters:
 
 
 class BatchProcessor:
+    """Owns its pipeline's embedder (the wiring builds one per processor): ``close()`` or ``with`` releases it."""
+
     def __init__(self, pipeline: Pipeline, dead_letters: DeadLetterSink, retry: RetryPolicy, *,
                  max_event_bytes: int, metrics: IngestMetrics | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -54,6 +56,16 @@ class BatchProcessor:
         self.max_event_bytes = max_event_bytes
         self.metrics = metrics or IngestMetrics()
         self.clock = clock
+
+    def close(self) -> None:
+        """Release the embedder (a loaded model or an HTTP client); the store stays with whoever passed it in."""
+        self.pipeline.embedder.close()
+
+    def __enter__(self) -> "BatchProcessor":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def process(self, records: Sequence[SourceRecord]) -> Counters:
         """Returns the batch's counters once its rows and dead letters are durable (raises otherwise)."""

@@ -5,17 +5,19 @@ while the consumer thread pauses its partitions and keeps polling, so a slow mod
 the helper thread) never makes the group evict the worker; records of partitions assigned meanwhile are queued.
 On partition revocation it commits what it has applied and forgets unapplied records of the lost partitions (their
 new owner re-reads them). On SIGTERM/SIGINT it finishes the open batch, commits and leaves the group.
+
+This is the one consume loop: the reindex catch-up follower runs it too, with ``start_offsets`` (manual assignment
+from given offsets, no group join) and an ``on_idle`` hook instead of a group subscription.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
@@ -23,9 +25,10 @@ from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from catalog_search.ingest.batcher import Batcher
-from catalog_search.adapters.kafka import broker_error, to_source_record
+from catalog_search.adapters.kafka import broker_error, to_source_record, topic_partitions
 from catalog_search.ingest.processor import BatchProcessor, Counters
 from catalog_search.core.records import SourceRecord
+from catalog_search.ingest.retry import RetryStopped
 
 log = logging.getLogger(__name__)
 LAG_REFRESH_S = 5.0
@@ -33,18 +36,21 @@ BUSY_POLL_S = 0.5            # how often the consumer thread polls (paused) whil
 JOIN_GRACE_S = 30.0          # --until-idle waits this much longer while the group has not assigned us anything
 
 
-class ShutdownDuringRetry(Exception):
-    """Raised out of a retry backoff when the worker is asked to stop; the batch stays uncommitted."""
-
-
 class IngestWorker(ConsumerRebalanceListener):
+    """Stopping sets the processor's retry ``stop`` event (given to its ``RetryPolicy`` at construction), so a batch
+    in backoff gives up at once; ``on_idle`` (consumer thread) runs every loop turn once no event came for
+    ``idle_s`` and nothing is buffered."""
+
     def __init__(self, consumer: KafkaConsumer, topic: str, processor: BatchProcessor, batcher: Batcher, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, on_idle: Callable[[], None] | None = None,
+                 idle_s: float = 2.0) -> None:
         self.consumer = consumer
         self.topic = topic
         self.processor = processor
         self.batcher = batcher
         self.clock = clock
+        self.on_idle = on_idle
+        self.idle_s = idle_s
         self.counters = Counters()
         self._uncommitted: dict[TopicPartition, int] = {}     # next offset to commit, per partition
         self._queue: list[list[SourceRecord]] = []            # closed batches, oldest first
@@ -52,25 +58,26 @@ class IngestWorker(ConsumerRebalanceListener):
         self._assigned_once = False
         self._last_event_at = clock()
         self._lag_checked_at = 0.0
-        self._stop_event = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-apply")
-        processor.retry.sleep = self._backoff
 
     # --- lifecycle -------------------------------------------------------------------------------------------
     def stop(self, *_: Any) -> None:
         """Finish the open batch, commit and return from ``run`` (safe to call from a signal handler)."""
         self._stopping = True
-        self._stop_event.set()
+        self.processor.retry.stop.set()
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
 
-    def run(self, *, until_idle_s: float | None = None) -> Counters:
-        """Consume until stopped (or, with ``until_idle_s``, until no event arrived for that long)."""
-        self.consumer.subscribe([self.topic], listener=self)
-        self._last_event_at = self.clock()
+    def run(self, *, until_idle_s: float | None = None, start_offsets: Mapping[int, int] | None = None) -> Counters:
+        """Consume until stopped (or, with ``until_idle_s``, until no event arrived for that long).
+
+        Without ``start_offsets`` the worker joins its group; with them it takes every partition of the topic by hand
+        from those offsets (0 where missing) and commits them first, so the group starts exactly there.
+        """
         try:
+            self._start(start_offsets)
             while not self._stopping:
                 timeout_s = min(self.batcher.time_left(self.clock()), 1.0)
                 polled = self._poll(timeout_s, max_records=max(1, self.batcher.room))
@@ -81,17 +88,32 @@ class IngestWorker(ConsumerRebalanceListener):
                     self._queue.append(self.batcher.drain())
                 self._apply_queue()
                 self._refresh_lag()
+                if self.on_idle is not None and self._idle_for(self.idle_s):
+                    self.on_idle()
                 if until_idle_s is not None and self._idle_for(until_idle_s):
                     break
             self._queue.append(self.batcher.drain())
             self._apply_queue()
-        except ShutdownDuringRetry:
+        except RetryStopped:
             log.warning("stopped while retrying a transient fault: the open batch is not committed and will be "
                         "re-applied on restart")
         finally:
             self._executor.shutdown(wait=True)
             self.consumer.close(autocommit=False)
         return self.counters
+
+    def _start(self, start_offsets: Mapping[int, int] | None) -> None:
+        if start_offsets is None:
+            self.consumer.subscribe([self.topic], listener=self)
+        else:
+            partitions = topic_partitions(self.consumer, self.topic)
+            self.consumer.assign(partitions)
+            for tp in partitions:
+                self._uncommitted[tp] = start_offsets.get(tp.partition, 0)
+                self.consumer.seek(tp, self._uncommitted[tp])
+            self._commit()
+            self._assigned_once = True            # no group join to wait for
+        self._last_event_at = self.clock()
 
     def _idle_for(self, seconds: float) -> bool:
         """No event for ``seconds`` since the last event or (re)assignment; joining the group does not count."""
@@ -156,11 +178,6 @@ class IngestWorker(ConsumerRebalanceListener):
         finally:
             if self.consumer.paused():
                 self.consumer.resume(*self.consumer.paused())
-
-    def _backoff(self, seconds: float) -> None:
-        """The retry layer's sleep (helper thread): wakes early and gives up the batch when the worker stops."""
-        if self._stop_event.wait(seconds):
-            raise ShutdownDuringRetry()
 
     # --- rebalance listener ----------------------------------------------------------------------------------
     def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:

@@ -71,15 +71,6 @@ def filters_to_proto(filters: SearchFilters) -> pb.SearchFilters:
     return msg
 
 
-def request_to_proto(req: SearchRequest) -> pb.SearchRequest:
-    """Domain -> wire (every field explicit; ``fusion``/``alpha`` are server-side choices and not on the wire)."""
-    msg = pb.SearchRequest(query=req.query, top_k=req.top_k, filters=filters_to_proto(req.filters),
-                           rerank=req.rerank, candidates=req.candidates)
-    if req.instruction is not None:
-        msg.instruction = req.instruction
-    return msg
-
-
 # --------------------------------------------------------------------------------------------------------- response
 
 def response_to_proto(resp: SearchResponse) -> pb.SearchResponse:

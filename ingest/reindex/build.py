@@ -12,15 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from catalog_search.core.product import Product
 from catalog_search.core.store import VectorStore
-from catalog_search.ingest.backfill import backfill
+from catalog_search.ingest.backfill import backfill, feed
 from catalog_search.ingest.batcher import Batcher
-from catalog_search.ingest.processor import BatchProcessor, Counters
+from catalog_search.ingest.processor import BatchProcessor
 from catalog_search.core.records import SourceRecord
 from catalog_search.ingest.reindex.plan import row_event
 from catalog_search.ingest.retry import RetryPolicy
@@ -63,22 +63,21 @@ def copy_rows(pages: Iterable[list[Product]], store: VectorStore, retry: RetryPo
 def replay_rows(pages: Iterable[list[Product]], processor: BatchProcessor, batcher: Batcher, *, source: str,
                 stop: threading.Event | None = None) -> BuildResult:
     started = time.monotonic()
-    totals = Counters()
+    totals = feed(_row_records(pages, source, stop), processor, batcher)
+    return BuildResult(source=source, rows=totals.events, embedded_texts=totals.embedded_texts,
+                       rejected=totals.dead_lettered, seconds=time.monotonic() - started)
+
+
+def _row_records(pages: Iterable[list[Product]], source: str, stop: threading.Event | None) -> Iterator[SourceRecord]:
+    """Each stored row as the source record of the event that recreates it; a stop request ends it between pages."""
     offset = 0
     for page in pages:
         _check(stop)
         for product in page:
             offset += 1
-            record = SourceRecord(topic=source, partition=0, offset=offset, key=product.sku.encode("utf-8"),
-                                  value=row_event(product))
-            for batch in batcher.offer(record, 0.0):
-                totals.add(processor.process(batch))
-        log.info("re-embedded %d rows (%d texts)", offset, totals.embedded_texts)
-    remaining = batcher.drain()
-    if remaining:
-        totals.add(processor.process(remaining))
-    return BuildResult(source=source, rows=offset, embedded_texts=totals.embedded_texts,
-                       rejected=totals.dead_lettered, seconds=time.monotonic() - started)
+            yield SourceRecord(topic=source, partition=0, offset=offset, key=product.sku.encode("utf-8"),
+                               value=row_event(product))
+        log.info("replayed %d rows", offset)
 
 
 def from_file(path: Path, processor: BatchProcessor, batcher: Batcher, *, default_version: int,

@@ -158,7 +158,7 @@ def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, stores: Stor
             new_store.drop_alias()
         if processor is not None:
             with contextlib.suppress(Exception):
-                processor.pipeline.embedder.close()
+                processor.close()
         store.close()
         new_store.close()
 

@@ -21,6 +21,7 @@ class ScriptedEmbedder:
         self.refuse = set(refuse)
         self.transient_failures = transient_failures
         self.calls: list[list[str]] = []
+        self.closed = False
 
     def embed_documents(self, texts):
         self.calls.append(list(texts))
@@ -36,7 +37,7 @@ class ScriptedEmbedder:
     embed_queries = embed_documents
 
     def close(self):
-        pass
+        self.closed = True
 
 
 class RowsStore(MemoryStore):

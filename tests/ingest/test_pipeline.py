@@ -113,3 +113,11 @@ def test_retry_policy_gives_up_after_max_attempts_when_bounded():
     with pytest.raises(StoreError):
         policy.call("x", lambda: (_ for _ in ()).throw(StoreError("down", retriable=True)))
     assert len(sleeps) == 2 and all(0 <= s <= 0.02 for s in sleeps)
+
+
+def test_the_processor_closes_its_embedder_when_used_as_a_context_manager():
+    embedder = ScriptedEmbedder()
+    with processor(embedder, RowsStore(), ListSink(), []) as proc:
+        proc.process([record(0, {"op": "upsert", "sku": "A", "version": 1, "title": "Drill", "price": 1.0})])
+        assert not embedder.closed
+    assert embedder.closed

@@ -129,3 +129,15 @@ def test_results_align_with_input_across_skus():
     events = [upsert("A"), Delete("B", 1), upsert("A", 1), Patch("C", 1, {"price": 1.0})]
     plan = plan_batch(events, {}, now_ms=NOW)
     assert outcomes(plan) == [Outcome.UPSERTED, Outcome.DELETED, Outcome.STALE, Outcome.DEAD]
+
+
+def test_every_written_row_carries_its_embedded_text_computed_once_with_the_plan_attributes():
+    stored = stored_from(upsert("B1", version=1))
+    events = [upsert(version=1, attributes={"color": "black", "warehouse": "W9"}), Patch("B1", 2, {"price": 1.0}),
+              Delete("C1", 1)]
+    plan = plan_batch(events, {"B1": stored}, now_ms=NOW, embed_attributes=("color",))
+    a1, b1 = plan.writes["A1"], plan.writes["B1"]
+    assert a1.embedded_text == embed_text(a1, embed_attributes=("color",)) == plan.to_embed["A1"]
+    assert "color: black" in a1.embedded_text and "W9" not in a1.embedded_text
+    assert b1.embedded_text == embed_text(b1, embed_attributes=("color",)) and "B1" not in plan.to_embed
+    assert plan.writes["C1"].deleted and plan.writes["C1"].embedded_text == ""

@@ -22,8 +22,8 @@ from catalog_search.retrieve.client import InvalidSearch, SearchClient, SearchEr
 from catalog_search.retrieve.domain import (CategoryFilter, Hit, InvalidRequest, SearchFilters, SearchRequest, SearchResponse,
                              StageScores)
 from catalog_search.retrieve.proto import search_pb2 as pb
-from catalog_search.retrieve.servicer import (SERVICE_NAME, SearchServicer, request_from_proto, request_to_proto,
-                               response_from_proto, response_to_proto)
+from catalog_search.retrieve.servicer import (SERVICE_NAME, SearchServicer, request_from_proto, response_from_proto,
+                               response_to_proto)
 
 HIT_FULL = Hit(sku="EN-1", title="Drill", brand="Bosch", category="Tools > Drills", price=99.5, currency="USD",
                in_stock=True, score=0.91, scores=StageScores(dense=0.8, bm25=7.25, fused=0.032, rerank=0.91))
@@ -122,7 +122,9 @@ def test_domain_request_round_trips_through_the_wire():
                         filters=SearchFilters(categories=(CategoryFilter("A > B", False),), brands=("x",),
                                               price_min=1.0, price_max=None, in_stock_only=True, locale="de-DE",
                                               tenant="t"))
-    wire = pb.SearchRequest.FromString(request_to_proto(req).SerializeToString())
+    msg = build_request("q", top_k=3, categories=[CategoryFilter("A > B", False)], brands=["x"], price_min=1.0,
+                        in_stock_only=True, locale="de-DE", tenant="t", rerank=False, candidates=50, instruction="i")
+    wire = pb.SearchRequest.FromString(msg.SerializeToString())        # the public client's request, on the wire
     assert request_from_proto(wire, default_candidates=1) == req
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,21 +11,22 @@ from pymilvus import MilvusClient
 
 from catalog_search.core import limits
 from catalog_search.core.errors import StoreError
-from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, Product, embed_text
+from catalog_search.core.product import Product
 from catalog_search.adapters.milvus import schema as S
 from catalog_search.adapters.milvus.rows import escape_string, in_filter, product_to_row, row_to_product
 from tests.adapters.milvus.products import DIM, product
 
 
-def to_row(p: Product, embed_attributes: Sequence[str] = DEFAULT_EMBED_ATTRIBUTES) -> dict[str, Any]:
-    return product_to_row(p, dim=DIM, collection="c_v1", embed_attributes=embed_attributes)
+def to_row(p: Product) -> dict[str, Any]:
+    return product_to_row(p, dim=DIM, collection="c_v1")
 
 
 def test_row_mapping() -> None:
     p = product("s1", title="男士跑步鞋", category="Shoes > Running > Trail", attributes={"color": "红", "wh": "A1"},
-                price=9.5, in_stock=True, text_hash="h" * 32, updated_at_ms=123)
-    row = to_row(p, embed_attributes=("color",))
-    assert row[S.EMBED_TEXT] == embed_text(p, embed_attributes=("color",))
+                price=9.5, in_stock=True, text_hash="h" * 32, updated_at_ms=123,
+                embedded_text="the planned text")
+    row = to_row(p)
+    assert row[S.EMBED_TEXT] == "the planned text"          # the store writes the text it is given, derives none
     assert row[S.CATEGORY_LEVELS] == ["Shoes", "Shoes > Running", "Shoes > Running > Trail"]
     assert row[S.ATTRIBUTES] == {"color": "红", "wh": "A1"}
     assert len(row[S.DENSE]) == DIM and row[S.DELETED] is False
@@ -52,7 +52,7 @@ def test_wrong_vector_dim_is_not_retriable() -> None:
 
 def test_embed_text_truncated_to_field_limit() -> None:
     long_attr = "色" * 5000                   # 15000 UTF-8 bytes
-    row = to_row(product("x", attributes={"color": long_attr}))
+    row = to_row(product("x", embedded_text=long_attr))
     assert len(row[S.EMBED_TEXT].encode("utf-8")) <= limits.EMBED_TEXT_MAX_BYTES
     row[S.EMBED_TEXT].encode("utf-8")          # still valid UTF-8
 

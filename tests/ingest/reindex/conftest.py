@@ -49,8 +49,8 @@ def live_collection(kafka_broker, milvus_server, tmp_path_factory) -> LiveCollec
     lines = [line for line in SAMPLE.read_text(encoding="utf-8").splitlines() if '"sku":"EN-' in line]
     products = tmp / "english.jsonl"
     products.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    processor = make_processor(settings, FileDeadLetterSink(tmp / "rejects.jsonl"), store=store)
-    counters = backfill(products, processor, make_batcher(settings), progress=False)
+    with make_processor(settings, FileDeadLetterSink(tmp / "rejects.jsonl"), store=store) as processor:
+        counters = backfill(products, processor, make_batcher(settings), progress=False)
     assert counters.upserted == len(lines) > 100 and counters.dead_lettered == 0
     store.drop_alias()                                  # every test points an alias of its own at it
     store.close()

@@ -1,4 +1,5 @@
-"""Kafka adapters (kafka-python): consumer and producer factories, topic set-up, the dead-letter sink.
+"""Kafka adapters (kafka-python): the ``EventLog`` the ingest loop consumes, consumer and producer factories, topic
+set-up, group offsets, the dead-letter sink.
 
 kafka-python errors are mapped here, once, to ``BrokerError`` (retriable unless the error says otherwise).
 """
@@ -7,14 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
 
 from catalog_search.core.errors import BrokerError
+from catalog_search.core.event_log import Partition, Rebalance
 from catalog_search.core.settings import Settings
 from catalog_search.core.dead_letters import DeadLetter
 from catalog_search.core.records import SourceRecord
@@ -126,3 +129,94 @@ class KafkaDeadLetterSink:
         if letters:
             send_all(self.producer, [(self.topic, letter.record.key, letter.to_bytes()) for letter in letters],
                      headers=[("content-type", b"application/vnd.catalog.dead-letter+json")])
+
+
+class KafkaEventLog:
+    """``core.event_log.EventLog`` over a kafka-python ``KafkaConsumer`` (manual commits); errors mapped once here."""
+
+    def __init__(self, consumer: KafkaConsumer) -> None:
+        self.consumer = consumer
+
+    def join(self, topic: str, *, on_assigned: Rebalance, on_revoked: Rebalance) -> None:
+        self.consumer.subscribe([topic], listener=_Listener(on_assigned, on_revoked))
+
+    def assign_from(self, topic: str, offsets: Mapping[int, int]) -> set[Partition]:
+        try:
+            partitions = topic_partitions(self.consumer, topic)
+            self.consumer.assign(partitions)
+            for tp in partitions:
+                self.consumer.seek(tp, offsets.get(tp.partition, 0))
+        except KafkaError as exc:
+            raise broker_error(f"assign {topic}", exc) from exc
+        return {(tp.topic, tp.partition) for tp in partitions}
+
+    def poll(self, timeout_s: float, *, max_records: int) -> list[SourceRecord]:
+        try:
+            polled = self.consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        except KafkaError as exc:
+            raise broker_error("poll", exc) from exc
+        return [to_source_record(m) for messages in polled.values() for m in messages]
+
+    def assignment(self) -> set[Partition]:
+        return {(tp.topic, tp.partition) for tp in self.consumer.assignment()}
+
+    def pause(self) -> None:
+        self.consumer.pause(*self.consumer.assignment())
+
+    def resume(self) -> None:
+        if self.consumer.paused():
+            self.consumer.resume(*self.consumer.paused())
+
+    def commit(self, offsets: Mapping[Partition, int]) -> None:
+        if not offsets:
+            return
+        try:
+            self.consumer.commit({TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()})
+        except CommitFailedError as exc:
+            raise BrokerError(f"kafka commit refused after a rebalance: {exc}", retriable=False) from exc
+        except KafkaError as exc:
+            raise broker_error("commit", exc) from exc
+
+    def lag(self) -> dict[Partition, int]:
+        assigned = list(self.consumer.assignment())
+        if not assigned:
+            return {}
+        try:
+            ends = self.consumer.end_offsets(assigned)
+            return {(tp.topic, tp.partition): max(0, ends.get(tp, 0) - self.consumer.position(tp)) for tp in assigned}
+        except KafkaError as exc:
+            raise broker_error("read end offsets", exc) from exc
+
+    def close(self) -> None:
+        self.consumer.close(autocommit=False)
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, on_assigned: Rebalance, on_revoked: Rebalance) -> None:
+        self._assigned, self._revoked = on_assigned, on_revoked
+
+    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        self._revoked({(tp.topic, tp.partition) for tp in revoked})
+
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self._assigned({(tp.topic, tp.partition) for tp in assigned})
+
+
+def group_offsets(settings: Settings, topic: str) -> tuple[dict[int, int | None], dict[int, int]]:
+    """The group's committed offset and the first offset of every partition of ``topic`` (no group join)."""
+    ensure_topics(settings, [topic])
+    consumer = make_consumer(settings, client_id="catalog-reindex")      # the live group; never subscribes
+    try:
+        partitions = topic_partitions(consumer, topic)
+        committed = {tp.partition: consumer.committed(tp) for tp in partitions}
+        beginning = {tp.partition: offset for tp, offset in consumer.beginning_offsets(partitions).items()}
+    except KafkaError as exc:
+        raise broker_error(f"read the offsets of group {settings.kafka.group}", exc) from exc
+    finally:
+        consumer.close(autocommit=False)
+    return committed, beginning
+
+
+def make_event_log(settings: Settings, **overrides: Any) -> KafkaEventLog:
+    """The ingest group's ``EventLog`` (``overrides``: consumer settings such as ``group_id``)."""
+    return KafkaEventLog(make_consumer(settings, **overrides))

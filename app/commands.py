@@ -25,7 +25,7 @@ def ingest_kafka(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_kafka_worker(settings: Settings, *, until_idle_s: float | None, handle_signals: bool = False) -> dict[str, int]:
     from catalog_search.app.ingest_wiring import make_batcher, make_processor
-    from catalog_search.adapters.kafka import KafkaDeadLetterSink, ensure_topics, make_consumer, make_producer
+    from catalog_search.adapters.kafka import KafkaDeadLetterSink, ensure_topics, make_event_log, make_producer
     from catalog_search.ingest.metrics import IngestMetrics
     from catalog_search.ingest.worker import IngestWorker
 
@@ -36,7 +36,7 @@ def run_kafka_worker(settings: Settings, *, until_idle_s: float | None, handle_s
     producer = make_producer(settings)
     try:
         with make_processor(settings, KafkaDeadLetterSink(producer, settings.kafka.dlq), metrics=metrics) as processor:
-            worker = IngestWorker(make_consumer(settings), settings.kafka.topic, processor, make_batcher(settings))
+            worker = IngestWorker(make_event_log(settings), settings.kafka.topic, processor, make_batcher(settings))
             if handle_signals:
                 worker.install_signal_handlers()
             return worker.run(until_idle_s=until_idle_s).as_dict()
@@ -89,7 +89,7 @@ def _key_of(line: bytes) -> bytes | None:
 
 
 def dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from catalog_search.ingest.replay import replay_dead_letters
+    from catalog_search.app.dlq_replay import replay_dead_letters
 
     result = replay_dead_letters(settings, until_idle_s=args.until_idle)
     if args.json:

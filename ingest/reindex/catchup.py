@@ -1,7 +1,8 @@
 """Keep the new collection current: Kafka events since the live group's committed offsets, applied by a follower.
 
-``capture_offsets`` reads where the live ingest group stands *before* the snapshot of the live collection is read:
-everything before those offsets is durable in the live collection, so in the snapshot. ``Follower`` then consumes
+The run reads where the live ingest group stands (``plan.start_offsets``) *before* the snapshot of the live
+collection is read: everything before those offsets is durable in the live collection, so in the snapshot.
+``Follower`` then consumes
 the topic from those offsets on a thread: it *is* an ``IngestWorker`` (the one consume loop), started with manual
 partition assignment from those offsets (no group join, no rebalance), applying the events to the new collection
 through the real ``BatchProcessor`` (new embedder) and committing to its own group after every durable batch, so
@@ -19,47 +20,27 @@ import threading
 import time
 from collections.abc import Callable
 
-from kafka.errors import KafkaError
-
 from catalog_search.core.errors import BrokerError
-from catalog_search.core.settings import Settings
+from catalog_search.core.event_log import EventLog
 from catalog_search.ingest.batcher import Batcher
-from catalog_search.adapters.kafka import broker_error, ensure_topics, make_consumer, topic_partitions
 from catalog_search.ingest.processor import BatchProcessor, Counters
-from catalog_search.ingest.reindex.plan import lag, start_offsets
 from catalog_search.ingest.worker import IngestWorker
 
 log = logging.getLogger(__name__)
 
 
-def capture_offsets(settings: Settings, *, replay_from: str = "committed") -> dict[int, int]:
-    """Partition -> offset where catch-up starts: the live group's committed offset, else the partition start."""
-    topic = settings.kafka.topic
-    ensure_topics(settings, [topic])
-    consumer = make_consumer(settings, client_id="catalog-reindex")      # the live group; never subscribes
-    try:
-        partitions = topic_partitions(consumer, topic)
-        committed = {tp.partition: consumer.committed(tp) for tp in partitions}
-        beginning = {tp.partition: offset for tp, offset in consumer.beginning_offsets(partitions).items()}
-    except KafkaError as exc:
-        raise broker_error(f"read the offsets of group {settings.kafka.group}", exc) from exc
-    finally:
-        consumer.close(autocommit=False)
-    return start_offsets(committed, beginning, replay_from=replay_from)
-
-
 class Follower:
     """An ``IngestWorker`` on its own group and thread that tells the caller when it has caught up."""
 
-    def __init__(self, settings: Settings, group: str, offsets: dict[int, int], processor: BatchProcessor,
+    def __init__(self, events: EventLog, topic: str, offsets: dict[int, int], processor: BatchProcessor,
                  batcher: Batcher, *, idle_s: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.topic = settings.kafka.topic
-        self.group = group
+        """``events``: the topic in the follower's own consumer group (the app shell opens it)."""
+        self.topic = topic
         self.offsets = dict(offsets)
         self.error: BaseException | None = None
         self.lag = -1
-        consumer = make_consumer(settings, group_id=group, client_id="catalog-reindex-follower")
-        self._worker = IngestWorker(consumer, self.topic, processor, batcher, clock=clock,
+        self._events = events
+        self._worker = IngestWorker(events, self.topic, processor, batcher, clock=clock,
                                     on_idle=self._confirm_if_at_end, idle_s=idle_s)
         self._confirmed = threading.Condition()
         self._generation = 0            # bumped every time the follower confirms it is caught up
@@ -115,16 +96,12 @@ class Follower:
                 self._confirmed.notify_all()
 
     def _confirm_if_at_end(self) -> None:
-        """The worker's idle hook (follower thread, which owns the consumer): at the end of every partition?"""
-        consumer = self._worker.consumer
-        partitions = list(consumer.assignment())
+        """The worker's idle hook (follower thread, which owns the event log): at the end of every partition?"""
         try:
-            ends = consumer.end_offsets(partitions)
-            positions = {tp.partition: consumer.position(tp) for tp in partitions}
-        except KafkaError as exc:
+            self.lag = sum(self._events.lag().values())
+        except BrokerError as exc:
             log.debug("end offsets: %s", exc)
             return
-        self.lag = lag(positions, {tp.partition: end for tp, end in ends.items()})
         if self.lag == 0:
             with self._confirmed:
                 self._generation += 1

@@ -19,13 +19,16 @@ from typing import Any
 from catalog_search.core.errors import ConfigError, StoreError
 from catalog_search.core.settings import Settings
 from catalog_search.core.store import CatalogStore, StoreFactory
-from catalog_search.app.ingest_wiring import make_batcher, make_processor, make_retry
+from catalog_search.core.event_log import EventLog
+from catalog_search.core.store import VectorStore
+from catalog_search.ingest.parts import make_batcher, make_retry
+from catalog_search.ingest.processor import DeadLetterSink
 from catalog_search.ingest.backfill import FileDeadLetterSink
 from catalog_search.ingest.metrics import IngestMetrics
 from catalog_search.ingest.processor import BatchProcessor
 from catalog_search.ingest.reindex import build as B
 from catalog_search.ingest.reindex import plan as P
-from catalog_search.ingest.reindex.catchup import Follower, capture_offsets
+from catalog_search.ingest.reindex.catchup import Follower
 from catalog_search.ingest.reindex.source import live_dim, live_rows
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,18 @@ DROP_GRACE_S = 10.0          # searchers re-resolve the alias every 5 s: let the
 MODEL_SETTINGS = ("embed_backend", "embed_model", "embed_base_url", "embed_dim", "milvus_index", "bm25_analyzer")
 Phase = Callable[[str, dict[str, Any]], None]
 ModelId = Callable[[Settings], str]       # the embedding model id the settings select (decides carrying vectors)
+
+
+@dataclass(frozen=True)
+class Backends:
+    """What the reindex needs of the outside world, built by the app shell (this pipeline names no adapter)."""
+
+    stores: StoreFactory                  # the catalog store of given settings
+    model_id: ModelId
+    processor: Callable[[Settings, DeadLetterSink, VectorStore, IngestMetrics], BatchProcessor]
+    event_log: Callable[[Settings, str], EventLog]          # the topic in the given consumer group
+    # (committed offset or None, first offset) per partition of the topic, for the live group
+    group_offsets: Callable[[Settings], tuple[dict[int, int | None], dict[int, int]]]
 
 
 @dataclass(frozen=True)
@@ -83,10 +98,10 @@ class ReindexResult:
                 "dropped_old": self.dropped_old, "rejects": self.rejects, "next_steps": self.next_steps}
 
 
-def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, stores: StoreFactory, model_id: ModelId,
+def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, backends: Backends,
             on_phase: Phase | None = None, stop: threading.Event | None = None) -> ReindexResult:
-    """Run the phases; ``stores`` opens the store of given settings and ``model_id`` names their embedding model
-    (both from the app shell, so this pipeline knows no concrete backend)."""
+    """Run the phases with the stores, models and event log ``backends`` opens (from the app shell)."""
+    stores, model_id = backends.stores, backends.model_id
     phase = on_phase or (lambda name, info: log.info("reindex phase %s %s", name, info))
     stop = stop or threading.Event()
     if new.milvus.alias != live.milvus.alias:
@@ -105,19 +120,20 @@ def reindex(live: Settings, new: Settings, opts: ReindexOptions, *, stores: Stor
         result = ReindexResult(alias=alias, old=old, new=target, group=group)
         carry, result.vectors = _vectors(live, new, old, opts, model_id)
 
-        offsets = capture_offsets(live, replay_from=opts.replay_from) if opts.kafka else {}
+        offsets = P.start_offsets(*backends.group_offsets(live), replay_from=opts.replay_from) if opts.kafka else {}
         phase("build", {"old": old, "new": target, "vectors": result.vectors, "offsets": offsets})
         metrics = IngestMetrics()
         make_retry(new, metrics).call("create the new collection", new_store.ensure_collection)
         sink = FileDeadLetterSink(opts.rejects or Path(f"{target}.reindex-rejects.jsonl"))
         result.rejects = str(sink.path)
         # one processor (one embedder of the new model) for the build and the catch-up
-        processor = make_processor(new, sink, store=new_store, metrics=metrics)
+        processor = backends.processor(new, sink, new_store, metrics)
         result.build = _build(new, store, new_store, old, opts, carry, processor, metrics, stop)
         phase("built", result.build.as_dict())
 
         if opts.kafka:
-            follower = Follower(new, group, offsets, processor, make_batcher(new), idle_s=opts.idle_s)
+            follower = Follower(backends.event_log(new, group), new.kafka.topic, offsets, processor, make_batcher(new),
+                                idle_s=opts.idle_s)
             follower.start()
             phase("catch-up", {"group": group})
             follower.wait_caught_up(opts.catch_up_timeout_s)

@@ -24,6 +24,7 @@ QUERIES = ["cordless drill", "沙发", "wireless mouse for gaming"]
 LOCAL_SCRIPT = r"""
 import json, sys
 from catalog_search.adapters.reranking.local import LocalReranker
+from catalog_search.core.errors import RerankTimeoutError
 args = json.loads(sys.stdin.read())
 rr = LocalReranker(args["model"], batch_size=3, max_doc_tokens=512, num_threads=2)
 out = {"margins": {}, "scores": {}, "truncated": rr.truncate(args["long_doc"])}

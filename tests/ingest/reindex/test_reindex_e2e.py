@@ -15,7 +15,7 @@ import numpy as np
 
 from catalog_search.adapters.milvus.store import MilvusStore
 from catalog_search.app.eval_collection import eval_searcher
-from catalog_search.app.reindex_command import embedding_model_id, open_store
+from catalog_search.app.reindex_command import reindex_backends
 from catalog_search.evaluate.gate import JudgedScorer, JudgedSet
 from catalog_search.ingest.reindex.run import ReindexOptions, reindex
 from catalog_search.app.search_wiring import make_searcher
@@ -93,7 +93,7 @@ def test_reindex_catches_up_gates_and_swaps_while_searches_read_the_old_collecti
     try:
         result = reindex(live, new, ReindexOptions(gate=JudgedScorer(judged_set, eval_searcher), max_drop=0.02, idle_s=1.0,
                                                    follow=True),
-                         stores=open_store, model_id=embedding_model_id, on_phase=on_phase, stop=stop)
+                         backends=reindex_backends(), on_phase=on_phase, stop=stop)
         time.sleep(0.5)
     finally:
         watcher.done.set()

@@ -15,7 +15,7 @@ import pytest
 
 from catalog_search.core.errors import StoreError
 from catalog_search.core.filters import CategoryFilter, SearchFilters
-from catalog_search.core.product import Product
+from catalog_search.core.product import Product, embed_text
 from catalog_search.core.store import CatalogStore, SearchStore, StoredHit, VectorStore
 from tests.support.memory_store import MemoryCluster, MemoryStore
 
@@ -38,7 +38,8 @@ def product(sku: str, **kw: Any) -> Product:
                               "price": 1.0, "currency": "EUR", "in_stock": True, "locale": "en-US",
                               "vector": vec(1.0, 0.5)}
     fields.update(kw)
-    return Product(sku=sku, **fields)
+    p = Product(sku=sku, **fields)
+    return p.with_changes(embedded_text=embed_text(p))      # as the ingest plan hands rows to a store
 
 
 @pytest.fixture(params=["memory", pytest.param("milvus", marks=pytest.mark.milvus)])

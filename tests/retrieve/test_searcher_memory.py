@@ -13,7 +13,7 @@ import pytest
 
 from catalog_search.core.errors import StoreError
 from catalog_search.core.filters import SearchFilters
-from catalog_search.core.product import Product
+from catalog_search.core.product import Product, embed_text
 from catalog_search.rerank.breaker import CircuitBreaker
 from catalog_search.rerank.stage import RerankStage
 from catalog_search.retrieve.domain import SearchRequest
@@ -68,9 +68,10 @@ def _store(cluster: MemoryCluster | None = None, collection: str = "live") -> Me
     store = MemoryStore(collection=collection, alias="catalog", dim=DIM, cluster=cluster)
     store.ensure_collection()
     emb = WordsEmbedder()
-    store.upsert([Product(sku=sku, version=1, title=title, brand="Acme" if sku != "P6" else "Bosch",
-                          category="Tools", price=float(i), in_stock=True, vector=emb.embed_documents([title])[0])
-                  for i, (sku, title) in enumerate(TITLES.items(), start=1)])
+    rows = [Product(sku=sku, version=1, title=title, brand="Acme" if sku != "P6" else "Bosch", category="Tools",
+                    price=float(i), in_stock=True, vector=emb.embed_documents([title])[0])
+            for i, (sku, title) in enumerate(TITLES.items(), start=1)]
+    store.upsert([p.with_changes(embedded_text=embed_text(p)) for p in rows])      # as the ingest plan does
     return store
 
 

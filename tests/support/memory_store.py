@@ -22,7 +22,7 @@ import numpy as np
 from catalog_search.core import limits
 from catalog_search.core.errors import StoreError
 from catalog_search.core.filters import SearchFilters
-from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, Product, category_levels, embed_text
+from catalog_search.core.product import Product, category_levels
 from catalog_search.core.store import Ranked, StoreCounts, StoredHit
 from catalog_search.core.utf8 import utf8_prefix
 
@@ -92,10 +92,9 @@ class MemoryStore:
 
     def __init__(self, *, collection: str = "memory", alias: str = "memory_alias", dim: int | None = None,
                  cluster: MemoryCluster | None = None, timeout_s: float = 10.0,
-                 embed_attributes: Sequence[str] = DEFAULT_EMBED_ATTRIBUTES, transient_failures: int = 0) -> None:
+                 transient_failures: int = 0) -> None:
         self.collection, self.alias, self.dim, self.timeout_s = collection, alias, dim, timeout_s
         self.cluster = cluster or MemoryCluster()
-        self.embed_attributes = tuple(embed_attributes)
         self.transient_failures = transient_failures
         self.upserts = 0
 
@@ -135,7 +134,7 @@ class MemoryStore:
             if dim is not None and vector.shape[0] != dim:
                 raise StoreError(f"sku {p.sku!r}: vector has {vector.shape[0]} dims, collection "
                                  f"{self.collection!r} has {dim}", retriable=False)
-        text = utf8_prefix(embed_text(p, embed_attributes=self.embed_attributes), limits.EMBED_TEXT_MAX_BYTES)
+        text = utf8_prefix(p.embedded_text, limits.EMBED_TEXT_MAX_BYTES)     # as given, like the Milvus store
         return _Row(replace(p, vector=vector), text, p.category_levels[: limits.CATEGORY_MAX_LEVELS])
 
     def counts(self) -> StoreCounts:

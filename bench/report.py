@@ -180,9 +180,9 @@ capacity that stays flat rather than growing like a queue; a GPU embedder shrink
 
 def section_search(r: Mapping[str, Any]) -> str:
     qps = " / ".join(fmt(r.get(f"qps_{n}_clients"), ",.0f") for n in (1, 8, 32))
-    exact_note = (" (**the service took its exact-scan path**: this catalog is at or below "
-                  "`CATALOG_SEARCH_EXACT_THRESHOLD`, so the service scores every vector itself and the comparison "
-                  "with the raw ANN call does not hold)" if r.get("service_path") == "exact scan" else "")
+    exact_note = (" (**the service took its exact path**: this catalog is at or below "
+                  "`CATALOG_SEARCH_EXACT_THRESHOLD`, so the service asks Milvus for every match, not the top 10)"
+                  if r.get("service_path") == "exact scan" else "")
     rows = [
         ("Raw Milvus `hybrid_search` (dense + BM25, tombstone filter, RRF, top 10) p50 / p99",
          f"**{fmt(r['raw_hybrid_p50_ms'], '.2f')} ms / {fmt(r['raw_hybrid_p99_ms'], '.2f')} ms**"),

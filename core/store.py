@@ -102,6 +102,11 @@ class SearchStore(Protocol):
         """Every matching sku (at most ``limit``) with its dense vector, as rows of one float32 matrix (0x0: none)."""
         ...
 
+    def dense_is_exact(self, collection: str) -> bool:
+        """Whether ``dense_search`` on ``collection`` scores every matching row exactly (a brute-force index such as
+        FLAT): then a selective filter needs no ``exact_scan``; False when unknown (the exact scan stays)."""
+        ...
+
     def hydrate(self, collection: str, filters: SearchFilters, skus: Sequence[str], *,
                 timeout: float) -> dict[str, StoredHit]:
         """The hits of those ``skus`` that still match ``filters`` (a product deleted meanwhile is absent)."""

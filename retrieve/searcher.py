@@ -5,7 +5,9 @@ One search, in order (each stage timed in ``timings_ms``):
 1. ``validate_request`` (``InvalidRequest`` names the field); the validated ``SearchFilters`` go to the store as they
    are (each ``SearchStore`` evaluates them; Milvus builds an expression of escaped literals only);
 2. the collection behind the alias (cached ``alias_ttl_s``; a reindex that swaps the alias is seen within it);
-3. ``count``: products matching the filter; 0 answers at once; <= ``exact_threshold`` takes the exact path;
+3. ``count`` (only when the store's dense index is approximate, e.g. HNSW on a server): products matching the filter;
+   0 answers at once; <= ``exact_threshold`` takes the exact path. A brute-force index (Milvus Lite's FLAT,
+   ``store.dense_is_exact``) returns the exact best matches of any filter itself: no count, no exact scan;
 4. ``embed``: the query embedding (LRU+TTL cache keyed by model, dim, instruction, template and query);
 5. ``dense``: ANN search with the filter, or on the exact path ``store.exact_scan`` (every matching row with its
    vector) + ``exact_scan`` timing of the numpy cosine; ``bm25``: sparse search with the same filter (limit = the
@@ -168,12 +170,17 @@ class Searcher:
                 models: dict[str, str]) -> SearchResponse:
         store = self.store
         t = time.perf_counter()
-        count = store.count_matching(collection, filters, timeout=clock.timeout("count"))
-        t = clock.stage("count", t)
-        if count == 0:
-            return SearchResponse(hits=[], timings_ms=clock.done(), models=models)
-        is_exact = count <= self.exact_threshold
-        depth = count if is_exact else max(self.candidates, req.candidates, req.top_k)
+        depth = max(self.candidates, req.candidates, req.top_k)
+        is_exact = False
+        if not store.dense_is_exact(collection):
+            # an approximate index (HNSW) can miss matches of a selective filter: count them, and scan them exactly
+            count = store.count_matching(collection, filters, timeout=clock.timeout("count"))
+            t = clock.stage("count", t)
+            if count == 0:
+                return SearchResponse(hits=[], timings_ms=clock.done(), models=models)
+            is_exact = count <= self.exact_threshold
+            depth = count if is_exact else depth
+        # else: a brute-force index (Milvus Lite's FLAT) returns the exact best matches of any filter by itself
 
         use_dense, use_bm25 = req.retrievers != "bm25", req.retrievers != "dense"
         dense: list[tuple[str, float]] = []
@@ -183,7 +190,8 @@ class Searcher:
             t = clock.stage("embed", t)
         if use_dense and is_exact:
             # rows may be added between count and fetch: leave room, still bounded
-            skus, vectors = store.exact_scan(collection, filters, limit=count + 100, timeout=clock.timeout("dense"))
+            skus, vectors = store.exact_scan(collection, filters, limit=min(depth + 100, store.max_limit),
+                                             timeout=clock.timeout("dense"))
             t = clock.stage("dense", t)
             dense = cosine_ranked(vector, skus, vectors)
             t = clock.stage("exact_scan", t)

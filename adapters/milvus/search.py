@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from catalog_search.core.errors import StoreError
+
 from catalog_search.adapters.milvus import schema as S
 from catalog_search.adapters.milvus.errors import NO_CLIENT_RETRY, is_lite_empty_result, mapped
 from catalog_search.adapters.milvus.rows import in_filter
@@ -67,8 +69,17 @@ def ann_dense(client: Any, collection: str, expr: str, query: np.ndarray, *, lim
 
 
 def bm25(client: Any, collection: str, expr: str, text: str, *, limit: int, timeout: float) -> Ranked:
-    """BM25 over ``embed_text`` (the collection's BM25 function analyses ``text`` like the documents)."""
-    return _search(client, collection, [text], S.SPARSE, S.SPARSE_METRIC, expr, limit, timeout, "bm25 search")
+    """BM25 over ``embed_text`` (the collection's BM25 function analyses ``text`` like the documents).
+
+    Milvus Lite 2.5.1 fails a BM25 search when no row matches the filter (its average document length is 0, the
+    scores NaN: "Invalid sparse row: NaN or Inf value"); confirmed by a count, that is an empty answer.
+    """
+    try:
+        return _search(client, collection, [text], S.SPARSE, S.SPARSE_METRIC, expr, limit, timeout, "bm25 search")
+    except StoreError as exc:
+        if "NaN or Inf" in str(exc) and count_matching(client, collection, expr, timeout) == 0:
+            return []
+        raise
 
 
 def hydrate(client: Any, collection: str, expr: str, skus: Sequence[str], *,
@@ -85,3 +96,10 @@ def _hit(row: dict[str, Any]) -> StoredHit:
     return StoredHit(sku=row[S.SKU], title=row[S.TITLE], brand=row[S.BRAND], category=row[S.CATEGORY],
                      price=float(row[S.PRICE]), currency=row[S.CURRENCY], in_stock=bool(row[S.IN_STOCK]),
                      embed_text=row[S.EMBED_TEXT])
+
+
+def dense_index_type(client: Any, collection: str, timeout: float) -> str:
+    """The index type of ``collection``'s dense field (``FLAT``, ``HNSW``, ...)."""
+    with mapped(f"describe the dense index of {collection}"):
+        info = client.describe_index(collection, S.DENSE, timeout=timeout, **NO_CLIENT_RETRY)
+    return str((info or {}).get("index_type", "")).upper()

@@ -81,6 +81,7 @@ class MilvusStore:
         self.alias = alias
         self.dim = dim
         self.index_setting = index
+        self._exact_dense: dict[str, bool] = {}
         self.timeout_s = timeout_s
         self._client: Any = None
         self._lite: bool | None = True if is_lite_uri(uri) else None
@@ -273,6 +274,15 @@ class MilvusStore:
     def exact_scan(self, collection: str, filters: SearchFilters, *, limit: int,
                    timeout: float) -> tuple[list[str], np.ndarray]:
         return X.fetch_vectors(self.client, collection, build_filter(filters)[0], limit=limit, timeout=timeout)
+
+    def dense_is_exact(self, collection: str) -> bool:
+        """FLAT brute-forces every row that passes the filter (Milvus Lite's only dense index, and a server's when
+        asked for); HNSW and IVF_FLAT approximate. Read from the collection's own index, cached per collection."""
+        cached = self._exact_dense.get(collection)
+        if cached is None:
+            cached = self._exact_dense[collection] = X.dense_index_type(self.client, collection,
+                                                                        self.timeout_s) == "FLAT"
+        return cached
 
     def hydrate(self, collection: str, filters: SearchFilters, skus: Sequence[str], *,
                 timeout: float) -> dict[str, StoredHit]:

@@ -220,6 +220,31 @@ def test_exact_scan_returns_every_match_with_its_vector(make_store: Make) -> Non
     assert len(few) == 10
 
 
+def test_searches_of_an_empty_collection_are_empty(make_store: Make) -> None:
+    store = make_store()
+    coll = store.resolve_alias()
+    assert store.dense_search(coll, SearchFilters(), vec(1.0), limit=10, timeout=T) == []
+    assert store.bm25_search(coll, SearchFilters(), "cordless drill", limit=10, timeout=T) == []
+    assert store.bm25_search(coll, SearchFilters(brands=("Sony",)), "drill", limit=10, timeout=T) == []
+
+
+def test_an_exact_dense_index_answers_a_selective_search_with_every_match(make_store: Make) -> None:
+    """Both stores here claim an exact dense search (Lite's FLAT, the in-memory cosine), so the searcher may skip
+    the exact scan: the filtered dense search must then return every match with its exact cosine."""
+    store = make_store()
+    store.upsert([product(f"S{i:03d}", vector=vec(1.0, i / 10), brand="Even" if i % 2 == 0 else "Odd")
+                  for i in range(60)])
+    coll = store.resolve_alias()
+    assert store.dense_is_exact(coll)
+    query = vec(0.2, 1.0)
+    got = store.dense_search(coll, SearchFilters(brands=("Even",)), query, limit=1000, timeout=T)
+    assert sorted(sku for sku, _ in got) == [f"S{i:03d}" for i in range(0, 60, 2)]
+    for sku, score in got:
+        v = vec(1.0, int(sku[1:]) / 10)
+        assert score == pytest.approx(float(v @ query / np.linalg.norm(v) / np.linalg.norm(query)), abs=1e-5)
+    assert [score for _, score in got] == sorted((score for _, score in got), reverse=True)
+
+
 # ---------------------------------------------------------------------------------------------- alias, reindex
 
 def test_alias_resolution(make_store: Make) -> None:

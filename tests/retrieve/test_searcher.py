@@ -169,7 +169,8 @@ def test_response_has_stage_scores_timings_and_models(searcher: Searcher, catalo
     row = catalog.rows[top.sku]
     assert (top.title, top.brand, top.category, top.price, top.currency, top.in_stock) == (
         row.title, row.brand, row.category, row.price, row.currency, row.in_stock)
-    assert {"count", "embed", "dense", "bm25", "fuse", "hydrate", "total"} <= set(resp.timings_ms)
+    assert {"embed", "dense", "bm25", "fuse", "hydrate", "total"} <= set(resp.timings_ms)
+    assert "count" not in resp.timings_ms          # Lite's FLAT index is exact: no count(*) round trip
     assert resp.timings_ms["total"] >= resp.timings_ms["dense"] >= 0
     assert resp.models == {"embedding": catalog.embedder.model_id, "reranker": "none"}
 
@@ -238,9 +239,28 @@ SELECTIVE = [
 ]
 
 
+class _ScanningStore:
+    """The same Milvus store claiming an approximate dense index (as HNSW on a server): the exact-scan path."""
+
+    def __init__(self, store: MilvusStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def dense_is_exact(self, collection: str) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("path", ["flat", "scan"])
 @pytest.mark.parametrize("index", range(len(SELECTIVE)))
 @pytest.mark.parametrize("query", ["noise cancelling headphones", "无线降噪耳机", "cotton t-shirt"])
-def test_exact_path_equals_brute_force(searcher: Searcher, catalog: Catalog, index: int, query: str) -> None:
+def test_exact_path_equals_brute_force(catalog: Catalog, index: int, query: str, path: str) -> None:
+    """Lite's FLAT index answers a selective search exactly inside Milvus (no count, no scan); an approximate index
+    gets a count and an exact scan of the matching vectors. Both return every match with its exact cosine."""
+    store = catalog.store if path == "flat" else _ScanningStore(catalog.store)
+    searcher = Searcher(store, catalog.embedder, _stage(), exact_threshold=2000, cache=TTLCache(100, 600))
+    assert catalog.store.dense_is_exact(catalog.store.collection)            # Lite: FLAT
     f = SELECTIVE[index]
     matching = {sku: p for sku, p in catalog.rows.items() if _matches(p, f)}
     assert 0 < len(matching) <= 100
@@ -254,7 +274,7 @@ def test_exact_path_equals_brute_force(searcher: Searcher, catalog: Catalog, ind
     bm25 = {h["id"]: h["distance"] for h in ref}
 
     dense_only = _search(searcher, query, top_k=100, filters=f, fusion="weighted", alpha=1.0)
-    assert "exact_scan" in dense_only.timings_ms
+    assert ("exact_scan" in dense_only.timings_ms) is (path == "scan")
     assert {h.sku for h in dense_only.hits} == set(matching)          # every match, nothing else
     for h in dense_only.hits:
         assert h.scores.dense == pytest.approx(brute[h.sku], abs=1e-5)
@@ -273,8 +293,11 @@ def test_ann_path_when_the_filter_matches_more_than_the_threshold(catalog: Catal
     s = Searcher(catalog.store, catalog.embedder, _stage(), exact_threshold=10)
     resp = _search(s, "noise cancelling headphones", top_k=5)
     assert "exact_scan" not in resp.timings_ms and "headphones" in resp.hits[0].title.lower()
-    exact = _search(s, "noise cancelling headphones", top_k=100, filters=SearchFilters(brands=("Sony",)))
+    sony = SearchFilters(brands=("Sony",))
+    exact = _search(Searcher(_ScanningStore(catalog.store), catalog.embedder, _stage(), exact_threshold=10),
+                    "noise cancelling headphones", top_k=100, filters=sony)
     assert "exact_scan" in exact.timings_ms
+    assert {h.sku for h in exact.hits} == {sku for sku, p in catalog.rows.items() if _matches(p, sony)}
 
 
 # -------------------------------------------------------------------------------------------- tombstones, safety

@@ -64,8 +64,8 @@ TITLES = {"P1": "cordless drill battery", "P2": "hammer drill", "P3": "garden ho
           "P5": "espresso coffee grinder", "P6": "drill bits set"}
 
 
-def _store(cluster: MemoryCluster | None = None, collection: str = "live") -> MemoryStore:
-    store = MemoryStore(collection=collection, alias="catalog", dim=DIM, cluster=cluster)
+def _store(cluster: MemoryCluster | None = None, collection: str = "live", *, approximate: bool = False) -> MemoryStore:
+    store = MemoryStore(collection=collection, alias="catalog", dim=DIM, cluster=cluster, approximate=approximate)
     store.ensure_collection()
     emb = WordsEmbedder()
     rows = [Product(sku=sku, version=1, title=title, brand="Acme" if sku != "P6" else "Bosch", category="Tools",
@@ -84,10 +84,12 @@ def _skus(resp: Any) -> list[str]:
     return [h.sku for h in resp.hits]
 
 
-def test_exact_path_scores_every_match_and_fills_the_hit_fields() -> None:
-    store = _store()
+@pytest.mark.parametrize("approximate", [False, True])
+def test_exact_path_scores_every_match_and_fills_the_hit_fields(approximate: bool) -> None:
+    """An exact dense index answers the selective search itself; an approximate one gets an exact scan."""
+    store = _store(approximate=approximate)
     resp = _searcher(store).search(SearchRequest(query="drill", top_k=10, rerank=False, alpha=1.0))
-    assert "exact_scan" in resp.timings_ms
+    assert ("exact_scan" in resp.timings_ms) is approximate
     assert set(_skus(resp)) == set(TITLES)                     # dense side: every live product is a candidate
     assert set(_skus(resp)[:3]) == {"P1", "P2", "P6"}
     hit = next(h for h in resp.hits if h.sku == "P6")

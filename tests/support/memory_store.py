@@ -92,10 +92,11 @@ class MemoryStore:
 
     def __init__(self, *, collection: str = "memory", alias: str = "memory_alias", dim: int | None = None,
                  cluster: MemoryCluster | None = None, timeout_s: float = 10.0,
-                 transient_failures: int = 0) -> None:
+                 transient_failures: int = 0, approximate: bool = False) -> None:
         self.collection, self.alias, self.dim, self.timeout_s = collection, alias, dim, timeout_s
         self.cluster = cluster or MemoryCluster()
         self.transient_failures = transient_failures
+        self.approximate = approximate
         self.upserts = 0
 
     # -- VectorStore ----------------------------------------------------------------------------------------------
@@ -184,6 +185,11 @@ class MemoryStore:
             if score > 0:
                 scored.append((r.product.sku, score))
         return sorted(scored, key=lambda s: (-s[1], s[0]))[: min(limit, MAX_LIMIT)]
+
+    def dense_is_exact(self, collection: str) -> bool:
+        """Dense search here is exact cosine; ``approximate=True`` makes it claim otherwise (the exact-scan path)."""
+        self._get(collection)
+        return not self.approximate
 
     def exact_scan(self, collection: str, filters: SearchFilters, *, limit: int,
                    timeout: float) -> tuple[list[str], np.ndarray]:

@@ -136,8 +136,9 @@ class SearchSettings(_Group):
                                                "`weighted` (min-max per list) or `rrf` (k=60).")
     alpha: float = Field(0.35, ge=0.0, le=1.0, description="Weight of the dense side in weighted fusion (tuned on "
                          "the Home Depot dev split, docs/relevance.md).")
-    exact_threshold: int = Field(2000, ge=0, description="When a filter matches at most this many products, "
-                                 "search them exactly instead of through the ANN index.")
+    exact_threshold: int = Field(2000, ge=0, description="With an approximate dense index (HNSW), a filter matching "
+                                 "at most this many products is scanned exactly; a FLAT index (Milvus Lite) is exact "
+                                 "at every size.")
     query_cache_size: int = _var("query_cache_size", 10_000, ge=0,
                                  description="Query embeddings kept in the LRU cache (0 = off).")
     query_cache_ttl_s: float = _var("query_cache_ttl_s", 600.0, gt=0,

@@ -230,7 +230,7 @@ class Settings(BaseModel):
             current = getattr(self, group)
             if group in by_group:
                 values = {**current.model_dump(), **by_group[group]}
-                parts[group] = _build(group, values, read_env=False)
+                parts[group] = _build(group, values)   # every field given: the environment cannot leak in
             else:
                 parts[group] = current
         return Settings(**parts)
@@ -246,22 +246,14 @@ def _split(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return by_group
 
 
-def _build(group: str, values: dict[str, Any], *, read_env: bool) -> _Group:
+def _build(group: str, values: dict[str, Any]) -> _Group:
+    """The group from ``values`` over its environment variables (explicit values win)."""
     cls = GROUPS[group]
     try:
-        return (cls if read_env else _no_env(cls))(**values)
+        return cls(**values)
     except ValidationError as exc:
         problems = "; ".join(_problem(cls, err) for err in exc.errors())
         raise ConfigError(f"invalid settings: {problems}") from exc
-
-
-def _no_env(cls: type[_Group]) -> type[_Group]:
-    """``cls`` without environment sources (``replace`` starts from already-read values)."""
-    return _NO_ENV.setdefault(cls, type(cls.__name__, (cls,), {
-        "settings_customise_sources": classmethod(lambda c, settings_cls, init_settings, **_: (init_settings,))}))
-
-
-_NO_ENV: dict[type[_Group], type[_Group]] = {}
 
 
 def _problem(cls: type[_Group], err: Any) -> str:
@@ -276,4 +268,4 @@ def _problem(cls: type[_Group], err: Any) -> str:
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment (and explicit flat overrides); invalid values raise ``ConfigError``."""
     by_group = _split(overrides)
-    return Settings(**{group: _build(group, by_group.get(group, {}), read_env=True) for group in GROUPS})
+    return Settings(**{group: _build(group, by_group.get(group, {})) for group in GROUPS})

@@ -72,8 +72,10 @@ class OpenAIEmbedder:
         self._query_template = query_template
         limits = httpx.Limits(max_connections=max_concurrency + 2, max_keepalive_connections=max_concurrency + 2)
         # ``transport`` is for tests and fault injection (httpx.MockTransport); the SDK sends through this client.
-        self._client = httpx.Client(headers={"Accept": "application/json"}, timeout=httpx.Timeout(timeout_s),
-                                    limits=limits, transport=transport)
+        # The vLLM-only /tokenize + /detokenize calls of the truncator go straight through it: they need the key too.
+        headers = {"Accept": "application/json", **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
+        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout_s), limits=limits,
+                                    transport=transport)
         # The SDK refuses an empty key; vLLM started without --api-key ignores the header, so "EMPTY" (vLLM's own
         # convention) stands in. Passing a key always also keeps the SDK from reading OPENAI_API_KEY instead.
         self._openai = openai.OpenAI(base_url=self._base_url, api_key=api_key or "EMPTY", timeout=timeout_s,

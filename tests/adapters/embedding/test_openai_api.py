@@ -39,6 +39,16 @@ def test_request_payload_and_auth_header() -> None:
     assert headers["authorization"] == "Bearer sekret"
 
 
+def test_truncation_calls_carry_the_api_key_too() -> None:
+    """/tokenize and /detokenize bypass the SDK: a server started with --api-key must still accept them."""
+    server = FakeServer()
+    with make(server, api_key="sekret", dim=32, max_input_tokens=16) as emb:
+        emb.embed_documents([LONG_DOC])
+    paths = {path: headers.get("authorization") for path, _, headers in server.requests}
+    assert "/tokenize" in paths and paths["/tokenize"] == "Bearer sekret"
+    assert paths["/v1/embeddings"] == "Bearer sekret"
+
+
 def test_no_api_key_sends_a_placeholder_not_the_environment_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "someone-elses-key")     # the SDK would read it; settings are the source
     server = FakeServer()

@@ -55,7 +55,6 @@ def start(settings: Settings, searcher: Searcher, *, address: str | None = None,
     """Serve ``searcher`` on ``address`` (default ``settings.grpc.address``); ``owns_searcher``: ``stop`` (and a
     failed start) closes it. The returned handle's ``stop()`` flips health to NOT_SERVING first."""
     address = address or settings.grpc.address
-    owns = owns_searcher
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="search-rpc"),
                          maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
                          # gRPC sets SO_REUSEPORT by default: a second server on a busy address would silently
@@ -74,14 +73,14 @@ def start(settings: Settings, searcher: Searcher, *, address: str | None = None,
     else:
         cause = None
     if not port:
-        if owns and callable(getattr(searcher, "close", None)):
+        if owns_searcher and callable(getattr(searcher, "close", None)):
             searcher.close()  # type: ignore[attr-defined]
         raise ConfigError(f"cannot listen on {address} (CATALOG_GRPC_ADDRESS): address in use or invalid") \
             from cause
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    handle = SearchServer(server, health_servicer, searcher, address, port, owns_searcher=owns)
+    handle = SearchServer(server, health_servicer, searcher, address, port, owns_searcher=owns_searcher)
     log.info("search server listening on %s (port %d)", address, port)
     return handle
 

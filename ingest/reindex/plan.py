@@ -1,4 +1,4 @@
-"""Pure decisions of a reindex: name checks, carry vectors or re-embed, catch-up offsets and lag, rows as events,
+"""Pure decisions of a reindex: name checks, carry vectors or re-embed, catch-up offsets, rows as events,
 the gate's verdict and what the operator does next. No I/O; every function is tested with plain data.
 """
 
@@ -68,11 +68,6 @@ def start_offsets(committed: Mapping[int, int | None], beginning: Mapping[int, i
         offset = committed.get(partition) if replay_from == "committed" else None
         out[partition] = first if offset is None else max(int(offset), first)
     return out
-
-
-def lag(positions: Mapping[int, int], ends: Mapping[int, int]) -> int:
-    """Records between each partition's position and its end (a partition not yet positioned counts in full)."""
-    return sum(max(0, end - positions.get(partition, 0)) for partition, end in ends.items())
 
 
 def row_event(product: Product) -> bytes:

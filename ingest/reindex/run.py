@@ -18,14 +18,12 @@ from typing import Any
 
 from catalog_search.core.errors import ConfigError, StoreError
 from catalog_search.core.settings import Settings
-from catalog_search.core.store import CatalogStore, StoreFactory
 from catalog_search.core.event_log import EventLog
-from catalog_search.core.store import VectorStore
-from catalog_search.ingest.parts import make_batcher, make_retry
-from catalog_search.ingest.processor import DeadLetterSink
+from catalog_search.core.store import CatalogStore, StoreFactory, VectorStore
 from catalog_search.ingest.backfill import FileDeadLetterSink
 from catalog_search.ingest.metrics import IngestMetrics
-from catalog_search.ingest.processor import BatchProcessor
+from catalog_search.ingest.parts import make_batcher, make_retry
+from catalog_search.ingest.processor import BatchProcessor, DeadLetterSink
 from catalog_search.ingest.reindex import build as B
 from catalog_search.ingest.reindex import plan as P
 from catalog_search.ingest.reindex.catchup import Follower

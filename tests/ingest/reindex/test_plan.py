@@ -51,12 +51,6 @@ def test_catch_up_starts_at_the_committed_offsets_else_the_partition_start():
         P.start_offsets({}, {0: 0}, replay_from="latest")
 
 
-def test_lag_counts_records_between_position_and_end():
-    assert P.lag({0: 5, 1: 3}, {0: 5, 1: 4}) == 1
-    assert P.lag({0: 9}, {0: 5}) == 0                  # brokers whose end offsets trail (Tansu) never go negative
-    assert P.lag({}, {0: 2, 1: 3}) == 5
-
-
 def test_the_catch_up_group_is_derived_from_the_target():
     assert P.catchup_group("catalog-ingest", "catalog_products_v2") == "catalog-ingest-catalog_products_v2"
 

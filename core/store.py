@@ -30,7 +30,8 @@ class StoreCounts:
 
 @dataclass(frozen=True)
 class StoredHit:
-    """What a search shows of a product (display fields) plus the ``embed_text`` the reranker reads."""
+    """What a search shows of a product (display fields) plus the ``embed_text`` the reranker reads (None when
+    the call was told no reranker will read it)."""
 
     sku: str
     title: str
@@ -39,7 +40,18 @@ class StoredHit:
     price: float
     currency: str
     in_stock: bool
-    embed_text: str
+    embed_text: str | None
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Both retrievers' answers to one search: each ranked list with its own scores (the stage scores a hit
+    carries), the hit fields of every product in either list, and how long each retriever took (ms)."""
+
+    dense: Ranked
+    bm25: Ranked
+    hits: dict[str, StoredHit]
+    timings_ms: dict[str, float]
 
 
 @runtime_checkable
@@ -97,6 +109,14 @@ class SearchStore(Protocol):
         """BM25 over each product's ``embed_text``; only products sharing a term with ``text`` are returned."""
         ...
 
+    def retrieve(self, collection: str, filters: SearchFilters, *, vector: np.ndarray | None, text: str | None,
+                 limit: int, with_text: bool, timeout: float) -> Retrieved:
+        """``dense_search(vector)`` and ``bm25_search(text)`` (each skipped when its input is None) with the hit
+        fields of every product found, ``embed_text`` included when ``with_text``: what one search reads, in as
+        few round trips as the backend allows (concurrently where that is faster). One snapshot per retriever, so a
+        product deleted before the search never appears; ``timeout`` bounds the whole call."""
+        ...
+
     def exact_scan(self, collection: str, filters: SearchFilters, *, limit: int,
                    timeout: float) -> tuple[list[str], np.ndarray]:
         """Every matching sku (at most ``limit``) with its dense vector, as rows of one float32 matrix (0x0: none)."""
@@ -109,7 +129,8 @@ class SearchStore(Protocol):
 
     def hydrate(self, collection: str, filters: SearchFilters, skus: Sequence[str], *,
                 timeout: float) -> dict[str, StoredHit]:
-        """The hits of those ``skus`` that still match ``filters`` (a product deleted meanwhile is absent)."""
+        """The hits of those ``skus`` that still match ``filters`` (a product deleted meanwhile is absent); the exact
+        path's dense results come without hit fields and are completed here."""
         ...
 
 

@@ -9,14 +9,17 @@ One search, in order (each stage timed in ``timings_ms``):
    0 answers at once; <= ``exact_threshold`` takes the exact path. A brute-force index (Milvus Lite's FLAT,
    ``store.dense_is_exact``) returns the exact best matches of any filter itself: no count, no exact scan;
 4. ``embed``: the query embedding (LRU+TTL cache keyed by model, dim, instruction, template and query);
-5. ``dense``: ANN search with the filter, or on the exact path ``store.exact_scan`` (every matching row with its
-   vector) + ``exact_scan`` timing of the numpy cosine; ``bm25``: sparse search with the same filter (limit = the
-   match count on the exact path);
+5. ``dense`` + ``bm25``: one ``store.retrieve`` call runs the ANN search and the BM25 search with the same filter
+   and returns both ranked lists (each hit's stage score) with every hit's display fields (``embed_text`` too when
+   the request reranks): no separate fetch of what the search shows; the store times each retriever (on a server
+   the two run concurrently). On the exact path ``store.exact_scan`` (every matching row with its vector) +
+   ``exact_scan`` timing of the numpy cosine, then BM25 as deep as the matches;
 6. ``fuse``: weighted min-max (the default, alpha 0.35 on the dense side) or RRF (k=60); the best ``candidates``
    go on (``retrievers="dense"``/``"bm25"`` runs that retriever alone and keeps its order: the evaluation's
    single-retriever baselines);
-7. ``hydrate``: their display fields and ``embed_text`` (re-checked against the filter, so a product deleted during
-   the search is dropped); ``rerank``: ``RerankStage.run`` on the ``embed_text``s (never raises: degrades);
+7. ``hydrate`` (exact path only): the fields of pool hits the exact scan returned without them (re-checked against
+   the filter, so a product deleted meanwhile is dropped); ``rerank``: ``RerankStage.run`` on the ``embed_text``s
+   (never raises: degrades);
 8. the final ``top_k``.
 
 The store is any ``core.store.SearchStore`` (Milvus in production, in memory in unit tests); its failures are
@@ -39,7 +42,7 @@ from catalog_search.core.errors import StoreError
 from catalog_search.core.filters import SearchFilters
 from catalog_search.core.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
 from catalog_search.core.cache import TTLCache
-from catalog_search.core.store import SearchStore, StoredHit
+from catalog_search.core.store import Ranked, SearchStore, StoredHit
 from catalog_search.retrieve.domain import Fusion, Hit, SearchRequest, SearchResponse, StageScores
 from catalog_search.retrieve.exact import cosine_ranked
 from catalog_search.retrieve.filters import validate_request
@@ -183,24 +186,21 @@ class Searcher:
         # else: a brute-force index (Milvus Lite's FLAT) returns the exact best matches of any filter by itself
 
         use_dense, use_bm25 = req.retrievers != "bm25", req.retrievers != "dense"
-        dense: list[tuple[str, float]] = []
-        sparse: list[tuple[str, float]] = []
+        vector = None
         if use_dense:
             vector = self.embed_query(req.query, req.instruction)
             t = clock.stage("embed", t)
-        if use_dense and is_exact:
-            # rows may be added between count and fetch: leave room, still bounded
-            skus, vectors = store.exact_scan(collection, filters, limit=min(depth + 100, store.max_limit),
-                                             timeout=clock.timeout("dense"))
-            t = clock.stage("dense", t)
-            dense = cosine_ranked(vector, skus, vectors)
-            t = clock.stage("exact_scan", t)
-        elif use_dense:
-            dense = store.dense_search(collection, filters, vector, limit=depth, timeout=clock.timeout("dense"))
-            t = clock.stage("dense", t)
-        if use_bm25:
-            sparse = store.bm25_search(collection, filters, req.query, limit=depth, timeout=clock.timeout("bm25"))
-            t = clock.stage("bm25", t)
+        rows: dict[str, StoredHit] = {}
+        if is_exact:
+            dense, sparse = self._exact_retrieve(req, filters, collection, clock, vector, depth)
+            t = time.perf_counter()
+        else:
+            # both retrievers in one store call, hit fields included: no separate hydrate trip
+            found = store.retrieve(collection, filters, vector=vector, text=req.query if use_bm25 else None,
+                                   limit=depth, with_text=req.rerank, timeout=clock.timeout("retrieve"))
+            dense, sparse, rows = found.dense, found.bm25, found.hits
+            clock.timings.update(found.timings_ms)
+            t = time.perf_counter()
 
         if not (use_dense and use_bm25):          # one retriever alone: its own order (RRF of one list)
             fused = rrf({"dense": dense} if use_dense else {"bm25": sparse})
@@ -211,9 +211,11 @@ class Searcher:
         pool = fused[: max(req.candidates, req.top_k) if req.rerank else req.top_k]
         t = clock.stage("fuse", t)
 
-        rows = store.hydrate(collection, filters, [c.sku for c in pool], timeout=clock.timeout("hydrate"))
+        missing = [c.sku for c in pool if c.sku not in rows]
+        if missing:                               # the exact path's dense hits come without their fields
+            rows.update(store.hydrate(collection, filters, missing, timeout=clock.timeout("hydrate")))
+            t = clock.stage("hydrate", t)
         pool = [c for c in pool if c.sku in rows]
-        t = clock.stage("hydrate", t)
 
         rerank_scores: list[float] | None = None
         degraded_reason = ""
@@ -228,6 +230,25 @@ class Searcher:
         hits = _hits(pool, rows, rerank_scores)[: req.top_k]
         return SearchResponse(hits=hits, degraded=bool(degraded_reason), degraded_reason=degraded_reason,
                               timings_ms=clock.done(), models=models)
+
+    def _exact_retrieve(self, req: SearchRequest, filters: SearchFilters, collection: str, clock: _Clock,
+                        vector: np.ndarray | None, depth: int) -> tuple[Ranked, Ranked]:
+        """An approximate index and a selective filter: every matching vector scored here (numpy cosine), BM25 as
+        deep as the matches; the hits' fields are hydrated after fusion."""
+        store, t = self.store, time.perf_counter()
+        dense: Ranked = []
+        sparse: Ranked = []
+        if vector is not None:
+            # rows may be added between count and fetch: leave room, still bounded
+            skus, vectors = store.exact_scan(collection, filters, limit=min(depth + 100, store.max_limit),
+                                             timeout=clock.timeout("dense"))
+            t = clock.stage("dense", t)
+            dense = cosine_ranked(vector, skus, vectors)
+            t = clock.stage("exact_scan", t)
+        if req.retrievers != "dense":
+            sparse = store.bm25_search(collection, filters, req.query, limit=depth, timeout=clock.timeout("bm25"))
+            clock.stage("bm25", t)
+        return dense, sparse
 
     def close(self) -> None:
         for part in (self.rerank_stage, self.embedder, self.store):

@@ -1,13 +1,16 @@
 """Milvus calls behind ``MilvusStore``'s ``SearchStore`` methods (one attempt each, mapped to ``StoreError``).
 
 They take a filter expression (``adapters.milvus.filters.build_filter``); ``MilvusStore`` builds it from the domain
-filter. ``fetch_vectors`` serves the searcher's exact path: every matching row with its dense vector, scored by
+filter. ``ann_dense`` and ``bm25`` can return each hit's display fields in the same call (``output_fields``), so a
+search needs no separate fetch of what it shows. ``fetch_vectors`` serves the searcher's exact path: every matching row with its dense vector, scored by
 the searcher itself, so no ANN approximation (HNSW's recall drop under selective filters) can hide a match.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -17,7 +20,7 @@ from catalog_search.core.errors import StoreError
 from catalog_search.adapters.milvus import schema as S
 from catalog_search.adapters.milvus.errors import NO_CLIENT_RETRY, is_lite_empty_result, mapped
 from catalog_search.adapters.milvus.rows import in_filter
-from catalog_search.core.store import Ranked, StoredHit
+from catalog_search.core.store import Ranked, Retrieved, StoredHit
 
 QUERY_LIMIT_MAX = 16_384          # Milvus' limit on query/search ``limit`` (topk)
 HIT_FIELDS: tuple[str, ...] = (S.SKU, S.TITLE, S.BRAND, S.CATEGORY, S.PRICE, S.CURRENCY, S.IN_STOCK, S.EMBED_TEXT)
@@ -52,34 +55,85 @@ def fetch_vectors(client: Any, collection: str, expr: str, *, limit: int,
     return skus, vectors
 
 
-def _search(client: Any, collection: str, data: list[Any], field: str, metric: str, expr: str, limit: int,
-            timeout: float, what: str) -> Ranked:
+def hit_fields(with_text: bool) -> list[str]:
+    """The output fields a search asks for: the display fields, plus ``embed_text`` when a reranker will read it."""
+    return list(HIT_FIELDS) if with_text else [f for f in HIT_FIELDS if f != S.EMBED_TEXT]
+
+
+def _search(client: Any, collection: str, data: list[Any], field: str, params: dict[str, Any], expr: str,
+            limit: int, timeout: float, what: str, fields: Sequence[str] = ()) -> tuple[Ranked, dict[str, StoredHit]]:
     with mapped(f"{what} on {collection}"):
         result = client.search(collection, data=data, anns_field=field, filter=expr,
-                               limit=min(limit, QUERY_LIMIT_MAX), search_params={"metric_type": metric},
-                               output_fields=[], timeout=timeout, **NO_CLIENT_RETRY)
+                               limit=min(limit, QUERY_LIMIT_MAX), search_params=params,
+                               output_fields=list(fields), timeout=timeout, **NO_CLIENT_RETRY)
     hits = result[0] if result else []
-    return [(str(h["id"]), float(h["distance"])) for h in hits]
+    ranked = [(str(h["id"]), float(h["distance"])) for h in hits]
+    rows = {str(h["id"]): _hit({S.SKU: str(h["id"]), **h["entity"]}) for h in hits} if fields else {}
+    return ranked, rows
 
 
-def ann_dense(client: Any, collection: str, expr: str, query: np.ndarray, *, limit: int, timeout: float) -> Ranked:
-    """Dense ANN search; the COSINE "distance" Milvus returns is the cosine similarity (higher = closer)."""
+def ann_dense(client: Any, collection: str, expr: str, query: np.ndarray, *, limit: int, timeout: float,
+              fields: Sequence[str] = (), params: dict[str, Any] | None = None) -> tuple[Ranked, dict[str, StoredHit]]:
+    """Dense ANN search; the COSINE "distance" Milvus returns is the cosine similarity (higher = closer).
+    With ``fields`` (``hit_fields``) each hit's display fields come back in the same call (no hydrate trip)."""
     vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
-    return _search(client, collection, [vector], S.DENSE, S.DENSE_METRIC, expr, limit, timeout, "dense search")
+    return _search(client, collection, [vector], S.DENSE, params or {"metric_type": S.DENSE_METRIC}, expr, limit,
+                   timeout, "dense search", fields)
 
 
-def bm25(client: Any, collection: str, expr: str, text: str, *, limit: int, timeout: float) -> Ranked:
+def bm25(client: Any, collection: str, expr: str, text: str, *, limit: int, timeout: float,
+         fields: Sequence[str] = ()) -> tuple[Ranked, dict[str, StoredHit]]:
     """BM25 over ``embed_text`` (the collection's BM25 function analyses ``text`` like the documents).
 
     Milvus Lite 2.5.1 fails a BM25 search when no row matches the filter (its average document length is 0, the
     scores NaN: "Invalid sparse row: NaN or Inf value"); confirmed by a count, that is an empty answer.
     """
     try:
-        return _search(client, collection, [text], S.SPARSE, S.SPARSE_METRIC, expr, limit, timeout, "bm25 search")
+        return _search(client, collection, [text], S.SPARSE, S.sparse_search_params(), expr, limit, timeout,
+                       "bm25 search", fields)
     except StoreError as exc:
         if "NaN or Inf" in str(exc) and count_matching(client, collection, expr, timeout) == 0:
-            return []
+            return [], {}
         raise
+
+
+def retrieve(client: Any, collection: str, expr: str, *, vector: np.ndarray | None, text: str | None, limit: int,
+             with_text: bool, timeout: float, pool: Executor | None = None,
+             params: dict[str, Any] | None = None) -> Retrieved:
+    """Dense and BM25 searches with the hit fields as ``output_fields`` (no hydrate trip).
+
+    With ``pool`` the BM25 side runs there while this thread runs the dense side; without, one after the other;
+    either way within one ``timeout``.
+    """
+    fields = hit_fields(with_text)
+    deadline = time.monotonic() + timeout
+    timings: dict[str, float] = {}
+
+    def dense() -> tuple[Ranked, dict[str, StoredHit]]:
+        started = time.perf_counter()
+        try:
+            return ann_dense(client, collection, expr, vector, limit=limit, fields=fields, params=params,
+                             timeout=max(deadline - time.monotonic(), 0.001))
+        finally:
+            timings["dense"] = round((time.perf_counter() - started) * 1000.0, 3)
+
+    def sparse() -> tuple[Ranked, dict[str, StoredHit]]:
+        started = time.perf_counter()
+        try:
+            return bm25(client, collection, expr, text, limit=limit, fields=fields,
+                        timeout=max(deadline - time.monotonic(), 0.001))
+        finally:
+            timings["bm25"] = round((time.perf_counter() - started) * 1000.0, 3)
+
+    nothing: tuple[Ranked, dict[str, StoredHit]] = ([], {})
+    if pool is not None and vector is not None and text is not None:
+        later = pool.submit(sparse)
+        d = dense()
+        b = later.result()
+    else:
+        d = dense() if vector is not None else nothing
+        b = sparse() if text is not None else nothing
+    return Retrieved(dense=d[0], bm25=b[0], hits={**b[1], **d[1]}, timings_ms=timings)
 
 
 def hydrate(client: Any, collection: str, expr: str, skus: Sequence[str], *,
@@ -95,7 +149,7 @@ def hydrate(client: Any, collection: str, expr: str, skus: Sequence[str], *,
 def _hit(row: dict[str, Any]) -> StoredHit:
     return StoredHit(sku=row[S.SKU], title=row[S.TITLE], brand=row[S.BRAND], category=row[S.CATEGORY],
                      price=float(row[S.PRICE]), currency=row[S.CURRENCY], in_stock=bool(row[S.IN_STOCK]),
-                     embed_text=row[S.EMBED_TEXT])
+                     embed_text=row.get(S.EMBED_TEXT))
 
 
 def dense_index_type(client: Any, collection: str, timeout: float) -> str:

@@ -143,6 +143,8 @@ def _every_call(store: Any, f: SearchFilters, query: str = "headphones") -> dict
         "dense": {s for s, _ in store.dense_search(coll, f, vec(1.0, 0.5), limit=100, timeout=T)},
         "bm25": {s for s, _ in store.bm25_search(coll, f, query, limit=100, timeout=T)},
         "hydrate": set(store.hydrate(coll, f, [p.sku for p in CATALOG], timeout=T)),
+        "retrieve": set(store.retrieve(coll, f, vector=vec(1.0, 0.5), text=None, limit=100, with_text=False,
+                                       timeout=T).hits),
     }
 
 
@@ -151,7 +153,7 @@ def test_every_filter_kind_means_the_same_in_every_call(catalog: Any, case: str)
     f, want = CASES[case]
     got = _every_call(catalog, f)
     assert got["count"] == len(want) == got["scan_rows"]
-    assert got["scan"] == got["dense"] == got["hydrate"] == want
+    assert got["scan"] == got["dense"] == got["hydrate"] == got["retrieve"] == want
     assert got["bm25"] <= want
 
 
@@ -162,6 +164,7 @@ def test_injection_looking_values_stay_literals(catalog: Any, value: str) -> Non
               SearchFilters(categories=(CategoryFilter(value, prefix=False),))):
         got = _every_call(catalog, f)
         assert got["count"] == 0 and got["scan"] == got["dense"] == got["hydrate"] == got["bm25"] == set(), f
+        assert got["retrieve"] == set(), f
     both = _every_call(catalog, SearchFilters(brands=("Bose", INJECTIONS[0])))
     assert both["scan"] == both["hydrate"] == {"B"}
 
@@ -204,6 +207,22 @@ def test_hydrate_returns_hits_still_matching(catalog: Any) -> None:
     catalog.upsert([Product(sku="A", version=5, deleted=True)])          # deleted during a search
     assert set(catalog.hydrate(coll, sony, ["A", "F"], timeout=T)) == {"F"}
     assert catalog.hydrate(coll, sony, [], timeout=T) == {}
+
+
+def test_retrieve_answers_both_searches_with_their_hit_fields_in_one_call(catalog: Any) -> None:
+    coll = catalog.resolve_alias()
+    sony = SearchFilters(brands=("Sony",))
+    query = vec(1.0, 0.5)
+    got = catalog.retrieve(coll, sony, vector=query, text="headphones", limit=10, with_text=True, timeout=T)
+    assert got.dense == catalog.dense_search(coll, sony, query, limit=10, timeout=T)
+    assert got.bm25 == catalog.bm25_search(coll, sony, "headphones", limit=10, timeout=T)
+    assert set(got.hits) == {s for s, _ in got.dense + got.bm25} == {"A", "F"}       # E, a tombstone, never
+    assert got.hits == catalog.hydrate(coll, sony, ["A", "F"], timeout=T)            # the same fields, text too
+    lean = catalog.retrieve(coll, sony, vector=query, text=None, limit=10, with_text=False, timeout=T)
+    assert lean.bm25 == [] and {h.embed_text for h in lean.hits.values()} == {None}
+    assert lean.hits["A"].title == "wireless headphones" and lean.hits["A"].price == 99.0
+    only_bm25 = catalog.retrieve(coll, sony, vector=None, text="headphones", limit=10, with_text=False, timeout=T)
+    assert only_bm25.dense == [] and only_bm25.bm25 == got.bm25
 
 
 def test_exact_scan_returns_every_match_with_its_vector(make_store: Make) -> None:

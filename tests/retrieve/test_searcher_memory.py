@@ -110,7 +110,10 @@ def test_bm25_alone_keeps_its_own_order() -> None:
     assert _skus(resp) == ["P5", "P4"] and resp.hits[0].scores.dense is None
 
 
-def test_tombstones_and_products_deleted_mid_search_are_dropped() -> None:
+@pytest.mark.parametrize("approximate", [False, True], ids=["retrieve-with-fields", "exact-scan-then-hydrate"])
+def test_tombstones_and_products_deleted_mid_search_are_dropped(approximate: bool) -> None:
+    """A product deleted before its fields are read never appears: on the ANN path the fields come with the
+    search (``retrieve``, which hydrates internally here), on the exact path from the searcher's hydrate."""
     store = _store()
     store.upsert([Product(sku="P2", version=2, deleted=True)])
 
@@ -119,7 +122,7 @@ def test_tombstones_and_products_deleted_mid_search_are_dropped() -> None:
             self.upsert([Product(sku="P1", version=3, deleted=True)])           # lands between fuse and hydrate
             return super().hydrate(collection, filters, skus, timeout=timeout)
 
-    racing = DeletingStore(collection="live", alias="catalog", dim=DIM, cluster=store.cluster)
+    racing = DeletingStore(collection="live", alias="catalog", dim=DIM, cluster=store.cluster, approximate=approximate)
     resp = _searcher(racing).search(SearchRequest(query="drill", rerank=False))
     assert "P1" not in _skus(resp) and "P2" not in _skus(resp) and "P6" in _skus(resp)
 

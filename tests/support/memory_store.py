@@ -23,7 +23,7 @@ from catalog_search.core import limits
 from catalog_search.core.errors import StoreError
 from catalog_search.core.filters import SearchFilters
 from catalog_search.core.product import Product, category_levels
-from catalog_search.core.store import Ranked, StoreCounts, StoredHit
+from catalog_search.core.store import Ranked, Retrieved, StoreCounts, StoredHit
 from catalog_search.core.utf8 import utf8_prefix
 
 BM25_K1, BM25_B = 0.9, 0.4
@@ -198,6 +198,15 @@ class MemoryStore:
             return [], np.zeros((0, 0), dtype=np.float32)
         vectors = np.asarray([r.product.vector for r in rows], dtype=np.float32).reshape(len(rows), -1)
         return [r.product.sku for r in rows], vectors
+
+    def retrieve(self, collection: str, filters: SearchFilters, *, vector: np.ndarray | None, text: str | None,
+                 limit: int, with_text: bool, timeout: float) -> Retrieved:
+        dense = [] if vector is None else self.dense_search(collection, filters, vector, limit=limit, timeout=timeout)
+        sparse = [] if text is None else self.bm25_search(collection, filters, text, limit=limit, timeout=timeout)
+        hits = self.hydrate(collection, filters, list(dict.fromkeys(s for s, _ in dense + sparse)), timeout=timeout)
+        if not with_text:
+            hits = {sku: replace(h, embed_text=None) for sku, h in hits.items()}
+        return Retrieved(dense=dense, bm25=sparse, hits=hits, timings_ms={})
 
     def hydrate(self, collection: str, filters: SearchFilters, skus: Sequence[str], *,
                 timeout: float) -> dict[str, StoredHit]:

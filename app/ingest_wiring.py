@@ -6,6 +6,7 @@ import math
 
 from catalog_search.core.cache import TTLCache
 from catalog_search.adapters.embedding.factory import make_embedder
+from catalog_search.core.embedding import Embedder
 from catalog_search.core.settings import Settings
 from catalog_search.core.store import VectorStore
 from catalog_search.adapters.milvus.store import MilvusStore
@@ -18,14 +19,16 @@ __all__ = ["make_batcher", "make_processor", "make_retry"]
 
 
 def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: VectorStore | None = None,
-                   metrics: IngestMetrics | None = None) -> BatchProcessor:
+                   metrics: IngestMetrics | None = None, embedder: Embedder | None = None) -> BatchProcessor:
+    """The batch processor of ``settings``; ``store``/``embedder`` replace the ones the settings would open (tests,
+    benchmarks' labelled controls)."""
     metrics = metrics or IngestMetrics()
     retry = make_retry(settings, metrics)
     if store is None:
         store = MilvusStore.from_settings(settings)
         retry.call("create or open the collection", store.ensure_collection)   # Milvus may still be starting
     cache = TTLCache(settings.embed.cache_size, math.inf) if settings.embed.cache_size else None
-    pipeline = Pipeline(make_embedder(settings), store, embed_attributes=settings.embed.attributes,
+    pipeline = Pipeline(embedder or make_embedder(settings), store, embed_attributes=settings.embed.attributes,
                         text_cache=cache)
     return BatchProcessor(pipeline, dead_letters, retry, max_event_bytes=settings.ingest.max_event_bytes,
                           metrics=metrics)

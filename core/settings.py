@@ -66,7 +66,9 @@ class IngestSettings(_Group):
     model_config = SettingsConfigDict(env_prefix="CATALOG_BATCH_")
     max_events: int = Field(256, ge=1, description="Close a batch at this many events.")
     max_bytes: int = Field(4_000_000, ge=1024, description="Close a batch at this many bytes of event values.")
-    max_wait_ms: int = Field(500, ge=1, description="Close a batch this long after its first event.")
+    max_wait_ms: int = Field(0, ge=0, description="How long a free worker lingers for more events before it closes "
+                             "a partial batch; 0 = at once (events arriving while a batch is applied form the next "
+                             "batch, so batches grow with the load by themselves).")
     max_event_bytes: int = _var("max_event_bytes", 256_000, ge=256,
                                 description="Larger events are dead-lettered as oversize.")
     metrics_port: int = _var("metrics_port", 0, ge=0, le=65535,

@@ -8,15 +8,16 @@ from catalog_search.core.records import SourceRecord
 
 
 class Batcher:
-    """Collects records until the batch is full (count or bytes) or its first record has waited ``max_wait_s``.
+    """Collects records until the batch is full (count or bytes) or its first record has waited ``max_wait_s``
+    (0: due as soon as it holds a record; the worker closes it when it is free to apply it).
 
     ``offer`` never lets a batch grow past ``max_bytes`` unless a single record is larger than that on its own
     (it then forms a batch by itself).
     """
 
     def __init__(self, *, max_events: int, max_bytes: int, max_wait_s: float) -> None:
-        if max_events < 1 or max_bytes < 1 or max_wait_s <= 0:
-            raise ValueError("batch limits must be positive")
+        if max_events < 1 or max_bytes < 1 or max_wait_s < 0:
+            raise ValueError("batch limits must be positive (max_wait_s >= 0)")
         self.max_events = max_events
         self.max_bytes = max_bytes
         self.max_wait_s = max_wait_s

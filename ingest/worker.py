@@ -30,6 +30,7 @@ from catalog_search.ingest.retry import RetryStopped
 log = logging.getLogger(__name__)
 LAG_REFRESH_S = 5.0
 BUSY_POLL_S = 0.5            # how often the consumer thread polls (paused) while a batch is being applied
+PREFETCH_POLL_S = 0.02       # poll wait while reading the next batch ahead of the one being applied
 JOIN_GRACE_S = 30.0          # --until-idle waits this much longer while the group has not assigned us anything
 
 
@@ -76,7 +77,8 @@ class IngestWorker:
         try:
             self._start(start_offsets)
             while not self._stopping:
-                timeout_s = min(self.batcher.time_left(self.clock()), 1.0)
+                # an open batch: wait at most until it is due; none: up to 1 s (a poll returns when records come)
+                timeout_s = min(self.batcher.time_left(self.clock()), 1.0) if len(self.batcher) else 1.0
                 polled = self._poll(timeout_s, max_records=max(1, self.batcher.room))
                 if polled:
                     self._last_event_at = self.clock()
@@ -158,19 +160,31 @@ class IngestWorker:
             log.warning("commit failed; the records will be re-applied by the next owner (idempotent): %s", exc)
 
     def _process_keeping_membership(self, batch: list[SourceRecord]) -> Counters:
-        """Apply a batch on the helper thread; meanwhile pause and keep polling so the group keeps us."""
+        """Apply a batch on the helper thread; meanwhile keep polling so the group keeps us: first reading up to one
+        batch ahead (ready the moment this one is committed), then paused (nothing more is buffered)."""
         future = self._executor.submit(self.processor.process, batch)
+        paused = False
         try:
             while True:
+                ahead = self._buffered() < self.batcher.max_events
+                if ahead == paused:
+                    (self.events.resume if ahead else self.events.pause)()
+                    paused = not ahead
+                # Paused partitions return nothing; records of partitions assigned meanwhile are queued, in order.
+                polled = self._poll(PREFETCH_POLL_S if ahead else 0.0, max_records=max(1, self.batcher.room))
+                if polled:
+                    self._last_event_at = self.clock()
+                self._queue.extend(self._offer(polled))
                 try:
-                    return future.result(timeout=BUSY_POLL_S)
+                    return future.result(timeout=0 if ahead else BUSY_POLL_S)
                 except FutureTimeout:
                     pass
-                self.events.pause()
-                # Paused partitions return nothing; records of partitions assigned meanwhile are queued, in order.
-                self._queue.extend(self._offer(self._poll(BUSY_POLL_S, max_records=max(1, self.batcher.room))))
         finally:
-            self.events.resume()
+            if paused:
+                self.events.resume()
+
+    def _buffered(self) -> int:
+        return len(self.batcher) + sum(len(b) for b in self._queue)
 
     # --- rebalance listener ----------------------------------------------------------------------------------
     def on_partitions_revoked(self, revoked: set[Partition]) -> None:
@@ -186,6 +200,7 @@ class IngestWorker:
     def on_partitions_assigned(self, assigned: set[Partition]) -> None:
         self._assigned_once = True
         self._last_event_at = self.clock()
+        self._lag_checked_at = 0.0                # report the new partitions' lag on this loop turn
         log.info("partitions assigned: %s", sorted(assigned))
 
     def _commit_partitions(self, partitions: set[Partition]) -> None:

@@ -18,6 +18,7 @@ means a new collection: ``catalog-search reindex`` copies the vectors (same mode
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, Literal
 
 AnalyzerName = Literal["english", "multilingual"]
@@ -39,10 +40,14 @@ def analyzer_params(name: str) -> dict[str, Any]:
         raise ValueError(f"unknown BM25 analyzer {name!r}; expected one of {', '.join(ANALYZERS)}") from None
 
 
+# Kana, CJK (ext. A + unified), Hangul syllables, CJK compatibility, the supplementary ideograph planes.
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]")
+
+
 def has_cjk(text: str) -> bool:
-    """Whether ``text`` holds Han, kana or Hangul characters (which the ``english`` analyzer does not segment)."""
-    return any(0x3040 <= ord(ch) <= 0x30FF or 0x3400 <= ord(ch) <= 0x9FFF or 0xAC00 <= ord(ch) <= 0xD7AF
-               or 0xF900 <= ord(ch) <= 0xFAFF or 0x20000 <= ord(ch) <= 0x2FA1F for ch in text)
+    """Whether ``text`` holds Han, kana or Hangul characters (which the ``english`` analyzer does not segment).
+    One regex scan (C speed): the ingest path asks it of every row until it finds one."""
+    return _CJK.search(text) is not None
 
 
 def analyzer_name(params: dict[str, Any] | None) -> str | None:

@@ -68,8 +68,11 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         raise broker_error("connect (producer)", exc) from exc
 
 
-def ensure_topics(settings: Settings, topics: Iterable[str], *, partitions: int = 3) -> None:
-    """Create topics that do not exist yet (idempotent)."""
+def ensure_topics(settings: Settings, topics: Iterable[str], *, partitions: int | None = None) -> None:
+    """Create topics that do not exist yet (idempotent), with ``CATALOG_KAFKA_PARTITIONS`` partitions (unless
+    ``partitions`` is given) and ``CATALOG_KAFKA_REPLICATION_FACTOR`` replicas."""
+    partitions = partitions or settings.kafka.partitions
+    replication = settings.kafka.replication_factor
     try:
         admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap.split(","), client_id="catalog-admin")
     except KafkaError as exc:
@@ -79,7 +82,7 @@ def ensure_topics(settings: Settings, topics: Iterable[str], *, partitions: int 
         missing = [t for t in dict.fromkeys(topics) if t not in existing]
         if missing:
             try:
-                admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing])
+                admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=replication) for t in missing])
                 log.info("created topics %s", missing)
             except TopicAlreadyExistsError:
                 pass

@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--timeout", type=_positive_float, default=5.0, metavar="SECONDS",
                         help="deadline of the whole call, retries included (default 5)")
     _set(search, "search")
+    health = sub.add_parser("health", help="check a retrieval server through grpc.health.v1 (exit 0 when SERVING)")
+    health.add_argument("--address", help="default CATALOG_GRPC_ADDRESS, a wildcard host (0.0.0.0) read as localhost")
+    health.add_argument("--service", help="service to ask about (default the search service; '' = the whole server)")
+    health.add_argument("--timeout", type=_positive_float, default=3.0, metavar="SECONDS")
+    health.set_defaults(func=_run_health)
 
     ev = sub.add_parser("eval", help="relevance evaluation on a judged set through the real ingest + retrieval code",
                         description="Ingest PRODUCTS into a separate collection (named from model, dim and corpus "
@@ -203,6 +208,12 @@ def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_search.app.demo import run_demo     # imported late like the commands
 
     return run_demo(settings, args.data_dir)
+
+
+def _run_health(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.app.health_command import health     # imported late like the commands
+
+    return health(args, settings)
 
 
 def _depths(value: str) -> tuple[int, ...]:

@@ -55,6 +55,10 @@ class KafkaSettings(_Group):
     heartbeat_interval_ms: int = Field(1_000, ge=100, description="Heartbeat interval.")
     max_poll_interval_ms: int = Field(300_000, ge=1000, description="Max gap between polls; the worker polls "
                                       "(paused) while a batch is applied, so slow batches never hit it.")
+    partitions: int = Field(3, ge=1, description="Partitions of a topic the programs create when it is missing "
+                            "(the catalog topic and its DLQ); topics that exist are left as they are.")
+    replication_factor: int = Field(1, ge=1, description="Replication factor of a topic the programs create "
+                                    "(1 for a one-broker dev stack, 3 in production).")
 
     @property
     def dlq(self) -> str:

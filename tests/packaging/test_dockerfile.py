@@ -1,12 +1,14 @@
 """deploy/Dockerfile builds the wheel from the whole (.dockerignore-filtered) context, installs that wheel, runs as a
-non-root user and smoke-tests every command's ``--help``; no Docker engine needed to check that."""
+non-root user, smoke-tests every command's ``--help`` and health-checks through ``grpc.health.v1``; no Docker engine
+needed to check that."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 
-from tests.support.build_context import REPO_ROOT, context_files, ignore_patterns
+from tests.support.build_context import REPO_ROOT, context_files, ignore_patterns, is_ignored
 from tests.support.cli_tree import command_paths
 from tests.support.source_tree import package_dirs
 
@@ -73,3 +75,20 @@ def test_dockerignore_drops_what_the_image_does_not_need_and_keeps_every_package
         shipped = {p.relative_to(REPO_ROOT).as_posix() for p in folder.rglob("*")
                    if p.is_file() and "__pycache__" not in p.parts}
         assert shipped and shipped <= sent, sorted(shipped - sent)
+
+
+def test_the_healthcheck_asks_the_grpc_health_service_with_the_installed_cli() -> None:
+    _, runtime = stages()
+    checks = [args for op, args in runtime if op == "HEALTHCHECK"]
+    assert len(checks) == 1, checks
+    options, command = checks[0].split(" CMD ", 1)
+    assert json.loads(command) == ["catalog-search", "health"]     # exec form: tests/deploy runs exactly this argv
+    assert {"--interval", "--timeout", "--start-period", "--retries"} == \
+        {option.split("=")[0] for option in options.split()}
+
+
+def test_the_secrets_file_of_compose_never_enters_the_build_context() -> None:
+    patterns = ignore_patterns()
+    for name in (".env", ".env.local", ".env.example"):
+        assert is_ignored(name, patterns), name
+    assert not is_ignored("app/environment.py", patterns)

@@ -1,5 +1,6 @@
 """The wheel, built from the Docker build context (.dockerignore), installed into a fresh virtualenv and run from a
-folder outside the checkout: one import root, every package and data file, every command's ``--help``, a real ingest.
+folder outside the checkout: one import root, every package and data file, every command's ``--help``, the image's
+health check against a live gRPC server, a real ingest.
 
 The fresh venv gets the wheel only (``--no-deps``); the dependencies come from this environment's site-packages
 through a ``.pth`` line, which adds them to ``sys.path`` without running their ``.pth`` files (so the checkout's
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.health_server import serving
 from tests.support.build_context import REPO_ROOT, copy_context
 from tests.support.cli_tree import command_paths
 from tests.support.source_tree import package_folder
@@ -103,6 +105,15 @@ def test_the_installed_copy_is_imported_and_the_checkout_folders_are_not(install
     for name in ("ingest", "catalog", "core", "app", "retrieve"):
         done = installed.run(installed.python, "-c", f"import {name}")
         assert done.returncode == 1 and f"No module named '{name}'" in done.stderr, name
+
+
+def test_the_installed_health_check_reads_serving_from_a_live_retrieval_server(installed: Installed) -> None:
+    with serving("0.0.0.0") as server:      # as in the container: CATALOG_GRPC_ADDRESS=0.0.0.0:<port>
+        done = installed.run(installed.script, "health", env={"CATALOG_GRPC_ADDRESS": f"0.0.0.0:{server.port}"})
+    assert done.returncode == 0 and done.stdout.strip().endswith(": SERVING"), done.stdout + done.stderr
+    stopped = installed.run(installed.script, "health", "--timeout", "1",
+                            env={"CATALOG_GRPC_ADDRESS": f"0.0.0.0:{server.port}"})
+    assert stopped.returncode == 1, stopped.stdout
 
 
 @pytest.mark.milvus   # Milvus Lite, in-process on a *.db file

@@ -33,7 +33,7 @@ from catalog_search.adapters.milvus.store import MilvusStore
 __all__ = ["kafka_broker", "milvus_server", "milvus_store", "docker_requested", "KafkaEndpoint", "MilvusEndpoint",
            "MILVUS_IMAGE"]
 
-MILVUS_IMAGE = "milvusdb/milvus:v2.6.16"    # as in docker-compose.yml (a test keeps the two equal)
+MILVUS_IMAGE = "milvusdb/milvus:v2.5.26"    # as in docker-compose.yml (a test keeps the two equal)
 
 
 @dataclass(frozen=True)

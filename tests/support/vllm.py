@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import os
 import shutil
 import signal
@@ -36,6 +35,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts import vllm_flags
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILDER = Path(__file__).with_name("tiny_qwen3.py")
 REQUIREMENTS = REPO_ROOT / "requirements" / "vllm.txt"
@@ -43,14 +44,16 @@ VENV_SCRIPT = "scripts/vllm_venv.sh"
 
 EMBED_MODEL_NAME = "tiny-qwen3-embedding"
 RERANK_MODEL_NAME = "tiny-qwen3-reranker"
-EMBED_MAX_MODEL_LEN = 2048
-RERANK_MAX_MODEL_LEN = 2048
-EMBED_HF_OVERRIDES = {"is_matryoshka": True}
-RERANK_HF_OVERRIDES = {
-    "architectures": ["Qwen3ForSequenceClassification"],
-    "classifier_from_token": ["no", "yes"],
-    "is_original_qwen3_reranker": True,
-}
+# The model flags (runner, hf-overrides, max-model-len) come from deploy/vllm.toml, the file compose and the k8s
+# manifests are checked against: what the tests start is what production starts, on a tiny checkpoint.
+PRODUCTION = vllm_flags.servers()
+MODES = {"embed": PRODUCTION["embed"], "rerank": PRODUCTION["rerank"]}
+EMBED_MAX_MODEL_LEN = PRODUCTION["embed"].max_model_len
+RERANK_MAX_MODEL_LEN = PRODUCTION["rerank"].max_model_len
+EMBED_HF_OVERRIDES = PRODUCTION["embed"].hf_overrides
+RERANK_HF_OVERRIDES = PRODUCTION["rerank"].hf_overrides
+# CPU-only additions of the test servers (never in production): float32 on CPU, no torch.compile warm-up.
+CPU_TEST_ARGS = ("--dtype", "float32", "--disable-uvicorn-access-log", "--enforce-eager")
 DEFAULT_START_TIMEOUT_S = 180.0
 LOG_TAIL_LINES = 60
 
@@ -150,25 +153,19 @@ def free_port() -> int:
 
 def server_args(model_dir: Path, *, mode: str, served_name: str, port: int, max_model_len: int,
                 extra_args: Sequence[str] = ()) -> list[str]:
-    """vLLM OpenAI-server arguments for ``mode`` "embed" (Matryoshka embeddings) or "rerank" (Qwen3 reranker)."""
-    if mode == "embed":
-        overrides = EMBED_HF_OVERRIDES
-    elif mode == "rerank":
-        overrides = RERANK_HF_OVERRIDES
-    else:
+    """vLLM OpenAI-server arguments for ``mode`` "embed" (Matryoshka embeddings) or "rerank" (Qwen3 reranker): the
+    production model flags of deploy/vllm.toml, then the CPU test additions (``--enforce-eager``: starts in ~20 s
+    instead of ~45 s on 2 CPU cores)."""
+    if mode not in MODES:
         raise ValueError(f"mode must be 'embed' or 'rerank', not {mode!r}")
     return [
         "-m", "vllm.entrypoints.openai.api_server",
         "--model", str(model_dir),
         "--served-model-name", served_name,
-        "--runner", "pooling",
-        "--hf-overrides", json.dumps(overrides),
-        "--dtype", "float32",
-        "--max-model-len", str(max_model_len),
+        *MODES[mode].model_flags(max_model_len=max_model_len),
         "--host", "127.0.0.1",
         "--port", str(port),
-        "--disable-uvicorn-access-log",
-        "--enforce-eager",   # no torch.compile warm-up: starts in ~20 s instead of ~45 s on 2 CPU cores
+        *CPU_TEST_ARGS,
         *extra_args,
     ]
 

@@ -92,7 +92,8 @@ def critical_poll_s(polls: Sequence[tuple[float, float]], spans: Sequence[tuple[
 
 def texts_of(rows: Sequence[dict], settings: Settings) -> list[str]:
     """The embedded text of each row (what the pipeline sends to the model), in row order."""
-    return [embed_text(Product(sku=r["sku"], version=1, title=r["title"], brand=r["brand"], category=r["category"]),
+    fields = ("title", "description", "brand", "category", "attributes")
+    return [embed_text(Product(sku=r["sku"], version=1, **{k: r[k] for k in fields if k in r}),
                        embed_attributes=settings.embed.attributes) for r in rows]
 
 
@@ -161,12 +162,17 @@ def worker_run(settings: Settings, embedder: Any, store: MilvusStore, sink: Any,
             "start_to_first_commit_s": (profile.first_commit_at - started) if profile.first_commit_at else None}
 
 
+def stack_settings(base: Settings, stack: LocalStack, topic: str, **extra: Any) -> Settings:
+    return base.replace(**dict(
+        kafka_bootstrap=stack.kafka.bootstrap, milvus_uri=stack.milvus.uri, kafka_topic=topic,
+        kafka_session_timeout_ms=6000, kafka_max_poll_interval_ms=10_000, **extra))
+
+
 @contextlib.contextmanager
-def stack_settings(base: Settings) -> Iterator[tuple[Settings, LocalStack]]:
+def bench_stack(base: Settings) -> Iterator[tuple[Settings, LocalStack]]:
     with tempfile.TemporaryDirectory() as tmp, LocalStack(Path(tmp), kafka_port=free_port(),
                                                            milvus_port=free_port()) as stack:
-        yield base.replace(kafka_bootstrap=stack.kafka.bootstrap, milvus_uri=stack.milvus.uri,
-                           kafka_session_timeout_ms=6000, kafka_max_poll_interval_ms=10_000), stack
+        yield stack_settings(base, stack, "bench.products"), stack
 
 
 def one_mode(mode: str, settings: Settings, rows: Sequence[dict], embedder: Any, *, run_id: str,
@@ -233,7 +239,7 @@ def run(n_products: int = 5000, modes: Sequence[str] = ("control", "server"),
     base = load_settings()
     rows = homedepot_products(n_products)
     out: dict[str, Any] = {"products": n_products, "modes": list(modes)}
-    with stack_settings(base) as (settings, _stack):
+    with bench_stack(base) as (settings, _stack):
         if "control" in modes:
             out["control"] = one_mode("control", settings, rows, SyntheticEmbedder(1024), run_id="control",
                                       alone_rate=None)

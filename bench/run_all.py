@@ -33,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import ROOT, machine_info, utc_now, versions  # noqa: E402
+from bench.plots import write_plots  # noqa: E402
 from bench.report import ORDER, render  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -41,11 +42,13 @@ TIMEOUT_S = 1800
 
 # name -> (script, {size flag: (full, quick)})
 BENCHES: dict[str, tuple[str, dict[str, tuple[Any, Any]]]] = {
-    "ingest": ("ingest.py", {"--products": (1000, 200)}),
+    "ingest": ("ingest.py", {"--products": (3000, 600), "--modes": ("control,server,settings", "control"),
+                             "--batch-sizes": ("64,256,1024", "256")}),
     "peer_ingest": ("peer_ingest.py", {"--products": (1000, 200)}),
-    "freshness": ("freshness.py", {"--seconds": (60, 20)}),
-    # search: more products than CATALOG_SEARCH_EXACT_THRESHOLD (2000), or the service takes its exact-scan path
-    "search": ("search.py", {"--products": (3000, 3000), "--runs": (200, 50), "--seconds": (4, 2)}),
+    "freshness": ("freshness.py", {"--seconds": (60, 20), "--load": (0.8, 0.8)}),
+    "freshness_half": ("freshness.py", {"--seconds": (60, 20), "--load": (0.5, 0.5)}),
+    "search": ("search.py", {"--sizes": ("1500,5000,20000,50000", "1500,5000"), "--runs": (300, 50),
+                             "--clients": ("1,4,16,32", "1,8"), "--seconds": (3, 1)}),
     "relevance": ("relevance.py", {"--limit-queries": (2000, 200)}),
     "milvus_lite_choice": ("milvus_lite_choice.py", {"--rows": (5000, 2000)}),
 }
@@ -150,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             print(page)
         else:
             args.doc.write_text(page, encoding="utf-8")
+            write_plots(stored, args.doc.parent)
         return 0
 
     only = [n.strip() for n in args.only.split(",") if n.strip()] or list(ORDER)
@@ -197,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         print(page)
     else:
         args.doc.write_text(page, encoding="utf-8")
+        write_plots(results, args.doc.parent)
         args.json_out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"\nwrote {args.doc} and {args.json_out}")
     summary = {n: ("FAILED" if "error" in r else "skipped" if "skipped" in r else "ok")

@@ -86,15 +86,19 @@ def bm25(client: Any, collection: str, expr: str, text: str, *, limit: int, time
     """BM25 over ``embed_text`` (the collection's BM25 function analyses ``text`` like the documents).
 
     Milvus Lite 2.5.1 fails a BM25 search when no row matches the filter (its average document length is 0, the
-    scores NaN: "Invalid sparse row: NaN or Inf value"); confirmed by a count, that is an empty answer.
+    scores NaN: "Invalid sparse row: NaN or Inf value"; while rows are being written its statistics can also come
+    out negative: "Invalid sparse row: negative value"); confirmed by a count, that is an empty answer. With
+    matches it is a transient state of Lite's statistics: a retriable error (the caller's retry layer decides).
     """
     try:
         return _search(client, collection, [text], S.SPARSE, S.sparse_search_params(), expr, limit, timeout,
                        "bm25 search", fields)
     except StoreError as exc:
-        if "NaN or Inf" in str(exc) and count_matching(client, collection, expr, timeout) == 0:
+        if "Invalid sparse row" not in str(exc):
+            raise
+        if count_matching(client, collection, expr, timeout) == 0:
             return [], {}
-        raise
+        raise StoreError(f"{exc} (Milvus Lite's BM25 statistics, transient)", retriable=True) from exc
 
 
 def retrieve(client: Any, collection: str, expr: str, *, vector: np.ndarray | None, text: str | None, limit: int,

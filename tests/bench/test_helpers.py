@@ -99,10 +99,10 @@ def test_rows_from_results_takes_default_dense_best_and_rerank_rows():
 
 
 def test_run_all_size_flags_and_overrides():
-    assert run_all.bench_args("ingest", False, {}) == ["--products", "1000"]
-    assert run_all.bench_args("ingest", True, {}) == ["--products", "200"]
+    assert run_all.bench_args("ingest", False, {})[:2] == ["--products", "3000"]
+    assert run_all.bench_args("ingest", True, {}) == ["--products", "600", "--modes", "control", "--batch-sizes", "256"]
     overrides = run_all.parse_overrides(["ingest:products=50", "relevance:--build=", "search:runs=9"])
-    assert run_all.bench_args("ingest", True, overrides) == ["--products", "50"]
+    assert run_all.bench_args("ingest", True, overrides)[:2] == ["--products", "50"]
     assert run_all.bench_args("relevance", False, overrides) == ["--limit-queries", "2000", "--build"]
     assert "--runs" in run_all.bench_args("search", False, overrides)
     with pytest.raises(SystemExit):

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 VLLM_VENV ?= $(HOME)/.cache/catalog-search/vllm-venv
 PYTEST_ARGS ?=
 
-.PHONY: install vllm demo test unit bench clean
+.PHONY: install vllm browser demo demo-ui test unit bench clean
 
 install: $(VENV)/.installed
 
@@ -20,10 +20,22 @@ $(VENV)/.installed: pyproject.toml
 vllm:
 	CATALOG_VLLM_VENV=$(VLLM_VENV) bash scripts/vllm_venv.sh
 
+# Headless Chromium from Debian for the browser test (tests/app/web); nothing to do when it is there.
+CHROMIUM ?= chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@command -v $(CHROMIUM) >/dev/null 2>&1
+
 demo: install
 	$(BIN)/catalog-search demo
 
-test: install vllm
+# The demo, then the web page + HTTP API on http://127.0.0.1:7860/ until Ctrl-C.
+demo-ui: install
+	$(BIN)/catalog-search demo --ui
+
+test: install vllm browser
 	CATALOG_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # No real service: the markers come from the fixtures a test uses (tests/conftest.py).

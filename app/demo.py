@@ -59,9 +59,9 @@ def run_demo(settings: Settings, data_dir: Path, *, ui: tuple[str, int] | None =
         _print_landed(settings)
         _search_demo(settings.replace(**dict(grpc_address=f"127.0.0.1:{free_port()}")), ui=ui)
     if ui is None:
-        print(f"\nthe web page (search, compare, rerank playground) and the HTTP API: `make demo-ui` (= catalog-search "
-              f"demo --ui) runs this demo again and keeps it all running at http://127.0.0.1:{UI_PORT}/ until Ctrl-C; "
-              f"against a running service: catalog-search ui --port {UI_PORT}")
+        print(f"\nweb page (search, compare, rerank playground) + HTTP API: run `make demo-ui` (= catalog-search demo "
+              f"--ui) and open http://127.0.0.1:{UI_PORT}/\n  it runs this demo again and keeps the stack, the retrieval "
+              "service and the page running until Ctrl-C; in front of a running service: catalog-search ui")
     return 0
 
 

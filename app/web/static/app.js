@@ -125,26 +125,29 @@ function searchRequest(overrides) {
 }
 
 function resultsTable(response, moves) {
+  // moves (the compare view): a narrower table, with each row's move against the other side
   if (!response.hits.length) return el("p", {class: "empty", text: "No products match."});
-  const head = el("tr", {}, ...["#", "product", "brand", "price", "stock", "score", "dense", "BM25", "fused", "rerank"]
-    .map((h) => el("th", {text: h})), moves ? el("th", {text: "move"}) : null);
+  const compact = Boolean(moves);
+  const columns = compact ? ["#", "product", "price", "score", "fused", "rerank", "move"] :
+    ["#", "product", "brand", "price", "stock", "score", "dense", "BM25", "fused", "rerank"];
+  const head = el("tr", {}, ...columns.map((h) => el("th", {text: h, class: ["product", "brand", "stock", "move"].includes(h) ? "" : "num"})));
   const rows = response.hits.map((hit) => {
-    const move = moves ? moves.get(hit.sku) : null;
+    const move = compact ? moves.get(hit.sku) : null;
+    const sub = compact ? `${hit.sku} · ${hit.brand}${hit.in_stock ? "" : " · out of stock"}` : `${hit.sku} · ${hit.category}`;
     return el("tr", {"data-sku": hit.sku, class: move && move.kind !== "same" ? `moved ${move.kind}` : ""},
       el("td", {class: "num", text: hit.rank}),
-      el("td", {class: "product"}, el("div", {class: "title", text: hit.title}),
-         el("div", {class: "sub", text: `${hit.sku} · ${hit.category}`})),
-      el("td", {text: hit.brand}),
+      el("td", {class: "product"}, el("div", {class: "title", text: hit.title}), el("div", {class: "sub", text: sub})),
+      compact ? null : el("td", {text: hit.brand}),
       el("td", {class: "num", text: money(hit.price, hit.currency)}),
-      el("td", {class: hit.in_stock ? "stock in" : "stock out", text: hit.in_stock ? "in stock" : "out of stock"}),
+      compact ? null : el("td", {class: hit.in_stock ? "stock in" : "stock out", text: hit.in_stock ? "in stock" : "out of stock"}),
       el("td", {class: "num strong", text: fmt(hit.score, 4)}),
-      el("td", {class: "num", text: fmt(hit.scores.dense, 3)}),
-      el("td", {class: "num", text: fmt(hit.scores.bm25, 2)}),
+      compact ? null : el("td", {class: "num", text: fmt(hit.scores.dense, 3)}),
+      compact ? null : el("td", {class: "num", text: fmt(hit.scores.bm25, 2)}),
       el("td", {class: "num", text: fmt(hit.scores.fused, 4)}),
       el("td", {class: "num", text: fmt(hit.scores.rerank, 3)}),
-      moves ? el("td", {class: "move", text: move ? move.label : ""}) : null);
+      compact ? el("td", {class: "move", text: move ? move.label : ""}) : null);
   });
-  return el("table", {class: "results"}, el("thead", {}, head), el("tbody", {}, ...rows));
+  return el("table", {class: compact ? "results compact" : "results"}, el("thead", {}, head), el("tbody", {}, ...rows));
 }
 
 function metaLines(response, result, requested) {
@@ -284,7 +287,7 @@ async function runRerank() {
   const top = Math.max(...response.results.map((r) => r.score), 1e-9);
   const rows = response.results.map((r) => el("tr", {"data-index": r.index},
     el("td", {class: "num", text: r.rank}),
-    el("td", {class: "num strong", text: fmt(r.score, 4)}),
+    el("td", {class: "num strong", text: fmt(r.score, 6)}),
     el("td", {class: "bar-cell"}, bar(r.score / top)),
     el("td", {class: "document", text: r.document}),
     el("td", {class: "num", text: r.index + 1})));

@@ -165,7 +165,7 @@ def _measure(url: str, grpc_address: str, tries: int, loads: int, sync_playwrigh
             context = browser.new_context()
             fresh = context.new_page()
             fresh.goto(url, wait_until="load")
-            fresh.wait_for_function("document.getElementById('status').textContent.includes('serving')")
+            fresh.locator("#status", has_text="serving").wait_for()
             timing = fresh.evaluate("() => { const n = performance.getEntriesByType('navigation')[0]; "
                                     "return [n.loadEventEnd - n.startTime, performance.now()]; }")
             load_ms.append(float(timing[0]))

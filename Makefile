@@ -38,8 +38,9 @@ demo-ui: install
 test: install vllm browser
 	CATALOG_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# No real service: the markers come from the fixtures a test uses (tests/conftest.py).
-unit: install
+# No real service: the markers come from the fixtures a test uses (tests/conftest.py); the page's browser tests
+# without a service (the messages it shows when the service is down) still need Debian's chromium.
+unit: install browser
 	$(BIN)/python -m pytest -m "not kafka and not milvus and not vllm" $(PYTEST_ARGS)
 
 # All benchmarks (~10-15 min on 2 cores); rewrites docs/benchmarks.md + docs/benchmarks.json.

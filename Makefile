@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 VLLM_VENV ?= $(HOME)/.cache/catalog-search/vllm-venv
 PYTEST_ARGS ?=
 
-.PHONY: install vllm demo test unit bench clean
+.PHONY: install vllm browser demo demo-ui test unit bench clean
 
 install: $(VENV)/.installed
 
@@ -20,14 +20,27 @@ $(VENV)/.installed: pyproject.toml
 vllm:
 	CATALOG_VLLM_VENV=$(VLLM_VENV) bash scripts/vllm_venv.sh
 
+# Headless Chromium from Debian for the browser test (tests/app/web); nothing to do when it is there.
+CHROMIUM ?= chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@command -v $(CHROMIUM) >/dev/null 2>&1
+
 demo: install
 	$(BIN)/catalog-search demo
 
-test: install vllm
+# The demo, then the web page + HTTP API on http://127.0.0.1:7860/ until Ctrl-C.
+demo-ui: install
+	$(BIN)/catalog-search demo --ui
+
+test: install vllm browser
 	CATALOG_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# No real service: the markers come from the fixtures a test uses (tests/conftest.py).
-unit: install
+# No real service: the markers come from the fixtures a test uses (tests/conftest.py); the page's browser tests
+# without a service (the messages it shows when the service is down) still need Debian's chromium.
+unit: install browser
 	$(BIN)/python -m pytest -m "not kafka and not milvus and not vllm" $(PYTEST_ARGS)
 
 # All benchmarks (~10-15 min on 2 cores); rewrites docs/benchmarks.md + docs/benchmarks.json.

@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="local stack + sample catalog + ingest, then print what landed")
     demo.add_argument("--data-dir", type=Path, default=Path(".catalog/demo"))
+    demo.add_argument("--ui", action="store_true",
+                      help="then keep the stack, the retrieval service and the web page running until Ctrl-C")
+    demo.add_argument("--host", default="127.0.0.1", help="web page host with --ui (default 127.0.0.1)")
+    demo.add_argument("--port", type=_port, default=7860, help="web page port with --ui (default 7860)")
     demo.set_defaults(func=_run_demo)
 
     serve = sub.add_parser("serve", help="run the retrieval gRPC server at CATALOG_GRPC_ADDRESS until SIGTERM/Ctrl-C")
@@ -115,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--service", help="service to ask about (default the search service; '' = the whole server)")
     health.add_argument("--timeout", type=_positive_float, default=3.0, metavar="SECONDS")
     health.set_defaults(func=_run_health)
+    ui = sub.add_parser("ui", help="the web page + HTTP JSON API (/v1/search, /v1/rerank) in front of the retrieval "
+                        "gRPC server, until SIGTERM/Ctrl-C")
+    ui.add_argument("--host", default="127.0.0.1", help="listen on this host (default 127.0.0.1)")
+    ui.add_argument("--port", type=_port, default=7860, help="listen on this port (default 7860; 0 = any free one)")
+    ui.add_argument("--address", help="retrieval gRPC server (default CATALOG_GRPC_ADDRESS)")
+    ui.add_argument("--timeout", type=_positive_float, default=10.0, metavar="SECONDS",
+                    help="deadline of each call to the service, retries included (default 10)")
+    _set(ui, "ui")
 
     ev = sub.add_parser("eval", help="relevance evaluation on a judged set through the real ingest + retrieval code",
                         description="Ingest PRODUCTS into a separate collection (named from model, dim and corpus "
@@ -207,7 +219,8 @@ def _set(parser: argparse.ArgumentParser, name: str) -> None:
 def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_search.app.demo import run_demo     # imported late like the commands
 
-    return run_demo(settings, args.data_dir)
+    ui = (args.host, args.port) if args.ui else None
+    return run_demo(settings, args.data_dir, ui=ui)
 
 
 def _run_health(args: argparse.Namespace, settings: Settings) -> int:
@@ -224,6 +237,16 @@ def _depths(value: str) -> tuple[int, ...]:
     if not depths or depths[0] < 10 or depths[-1] > 1000:
         raise argparse.ArgumentTypeError(f"candidate counts must be between 10 and 1000, got {value!r}")
     return depths
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {text}")
+    return value
 
 
 def _positive_float(text: str) -> float:

@@ -188,6 +188,18 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def ui(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.app.web.server import serve_ui
+
+    address = args.address or settings.grpc.address
+
+    def ready(web: Any) -> None:
+        print(f"web page and HTTP API on {web.url} (retrieval service at {address}); SIGTERM/Ctrl-C stops it",
+              file=sys.stderr, flush=True)
+
+    return serve_ui(address, host=args.host, port=args.port, timeout_s=args.timeout, ready=ready)
+
+
 def _report(counters: dict[str, int], seconds: float, *, as_json: bool) -> None:
     if as_json:
         print_json({**counters, "seconds": round(seconds, 3)})

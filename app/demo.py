@@ -3,7 +3,9 @@
 Starts a Kafka-compatible broker (Tansu) and a Milvus Lite server, publishes the bundled sample catalog, runs the
 ingest worker until it is caught up, then publishes a change stream (price/stock patches, re-titles, deletes, a
 stale event) and ingests that too, and prints what landed. Then it starts the retrieval gRPC server and runs a few
-searches through the typed client: a Chinese query, an English query and a filtered one (price + category).
+searches through the typed client: a Chinese query, an English query and a filtered one (price + category). It ends
+by printing how to get the web page; with ``ui=(host, port)`` (``catalog-search demo --ui``) it serves the page and
+the HTTP API over that server and keeps everything running until SIGTERM/Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,21 +14,29 @@ import shutil
 import time
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from catalog_search.app.commands import COUNTER_KEYS, describe, publish_file, run_kafka_worker
-from catalog_search.app.localstack import LocalStack, free_port
+from catalog_search.app.localstack import LocalStack, free_port, port_is_free
 from catalog_search.app.tables import landed_table
+from catalog_search.core.errors import ConfigError
 from catalog_search.core.settings import Settings
 from catalog_search.adapters.milvus.store import MilvusStore
 
+if TYPE_CHECKING:
+    from catalog_search.retrieve.client import SearchClient
+
 IDLE_S = 3.0
+UI_PORT = 7860
 
 
 def sample_file(name: str) -> Path:
     return Path(str(resources.files("catalog_search.app") / "data" / name))
 
 
-def run_demo(settings: Settings, data_dir: Path) -> int:
+def run_demo(settings: Settings, data_dir: Path, *, ui: tuple[str, int] | None = None) -> int:
+    if ui is not None and ui[1] and not port_is_free(ui[1], ui[0]):
+        raise ConfigError(f"cannot serve the web page on {ui[0]}:{ui[1]}: the port is in use (choose one with --port)")
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     print(f"starting the embedded stack in {data_dir} (Tansu Kafka-compatible broker + Milvus Lite server)")
@@ -47,7 +57,11 @@ def run_demo(settings: Settings, data_dir: Path) -> int:
             print("  ingested: " + ", ".join(f"{k}={counters[k]}" for k in COUNTER_KEYS)
                   + f" (~{max(seconds, 0):.1f}s incl. group join)\n")
         _print_landed(settings)
-        _search_demo(settings.replace(**dict(grpc_address=f"127.0.0.1:{free_port()}")))
+        _search_demo(settings.replace(**dict(grpc_address=f"127.0.0.1:{free_port()}")), ui=ui)
+    if ui is None:
+        print(f"\nweb page (search, compare, rerank playground) + HTTP API: run `make demo-ui` (= catalog-search demo "
+              f"--ui) and open http://127.0.0.1:{UI_PORT}/\n  it runs this demo again and keeps the stack, the retrieval "
+              "service and the page running until Ctrl-C; in front of a running service: catalog-search ui")
     return 0
 
 
@@ -58,7 +72,7 @@ DEMO_SEARCHES = (
 )
 
 
-def _search_demo(settings: Settings) -> None:
+def _search_demo(settings: Settings, *, ui: tuple[str, int] | None = None) -> None:
     from catalog_search.app.search_wiring import start_search_server
     from catalog_search.app.tables import search_table
     from catalog_search.retrieve.client import SearchClient
@@ -73,8 +87,21 @@ def _search_demo(settings: Settings) -> None:
                 print(f"\n$ catalog-search search {query!r}" + (f"  [{shown}]" if shown else ""))
                 response = client.search(query, top_k=5, **filters)
                 print(search_table(response))
+            if ui is not None:
+                _serve_ui(client, *ui)
     finally:
         server.stop()
+
+
+def _serve_ui(client: SearchClient, host: str, port: int) -> None:
+    from catalog_search.app.web.api import create_app
+    from catalog_search.app.web.server import WebServer
+
+    def ready(web: WebServer) -> None:
+        print(f"\nweb page: {web.url}  (HTTP API: {web.url}v1/search, {web.url}v1/rerank, schema "
+              f"{web.url}openapi.json)\nthe stack, the retrieval service and the page run until Ctrl-C", flush=True)
+
+    WebServer(create_app(client), host, port).run_until_signal(ready)
 
 
 def _print_landed(settings: Settings) -> None:

@@ -1,8 +1,10 @@
 """Python client of the retrieval gRPC service: plain Python arguments in, ``retrieve.domain`` objects out.
 
 Every call has a deadline (``timeout_s``, covering all attempts). UNAVAILABLE alone is retried, ``retries`` times
-with a small backoff (Search is read-only, so a retry is always safe); every other failure is raised as
-``SearchError`` with the server's message (INVALID_ARGUMENT as ``InvalidSearch``).
+with a small backoff (Search and Rerank are read-only, so a retry is always safe); every other failure is raised as
+``SearchError`` with the server's message (INVALID_ARGUMENT as ``InvalidSearch``). A ``SearchUnavailable`` says
+whether the server answered that one of its backends is down (``backend``: ``"StoreError"``, ``"RerankError"``, ...)
+or no server answered at all (``backend`` None).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import grpc
 from catalog_search.core.errors import CatalogError
 from catalog_search.retrieve.domain import CategoryFilter, SearchFilters, SearchResponse
 from catalog_search.retrieve.proto import search_pb2 as pb
-from catalog_search.retrieve.servicer import SERVICE_NAME, filters_to_proto, response_from_proto
+from catalog_search.retrieve.reranking import RerankResponse
+from catalog_search.retrieve.servicer import (BACKEND_ERROR_KEY, SERVICE_NAME, filters_to_proto, rerank_response_from_proto,
+                                              response_from_proto)
 
 BACKOFF_INITIAL_S = 0.05
 BACKOFF_MAX_S = 0.5
@@ -42,11 +46,13 @@ class InvalidSearch(SearchError):
 
 
 class SearchUnavailable(SearchError):
-    """UNAVAILABLE on every attempt: the server is not running/reachable, or a backend it needs is down."""
+    """UNAVAILABLE on every attempt: the server is not running/reachable (``backend`` None), or it answered that a
+    backend it needs is down (``backend`` names the error class, e.g. ``"RerankError"``)."""
 
-    def __init__(self, message: str, *, attempts: int) -> None:
+    def __init__(self, message: str, *, attempts: int, backend: str | None = None) -> None:
         super().__init__(grpc.StatusCode.UNAVAILABLE, message)
         self.attempts = attempts
+        self.backend = backend
 
 
 class SearchClient:
@@ -63,6 +69,9 @@ class SearchClient:
         self._search = self._channel.unary_unary(
             f"/{SERVICE_NAME}/Search", request_serializer=pb.SearchRequest.SerializeToString,
             response_deserializer=pb.SearchResponse.FromString)
+        self._rerank = self._channel.unary_unary(
+            f"/{SERVICE_NAME}/Rerank", request_serializer=pb.RerankRequest.SerializeToString,
+            response_deserializer=pb.RerankResponse.FromString)
 
     def __enter__(self) -> SearchClient:
         return self
@@ -88,7 +97,35 @@ class SearchClient:
                                 rerank=rerank, candidates=candidates, instruction=instruction)
         return response_from_proto(self._call(request, self.timeout_s if timeout_s is None else timeout_s))
 
-    def _call(self, request: pb.SearchRequest, timeout_s: float) -> pb.SearchResponse:
+    def rerank(self, query: str, documents: Iterable[str], *, instruction: str | None = None,
+               timeout_s: float | None = None) -> RerankResponse:
+        """Score ``documents`` against ``query`` with the server's reranker; results best first, each with its index.
+
+        Raises ``InvalidSearch`` (the field named: ``query``, ``documents[2]``...), ``SearchError`` with
+        FAILED_PRECONDITION when the server has no reranker, ``SearchUnavailable`` when it (``backend`` None) or its
+        reranker (``backend == "RerankError"``) is down.
+        """
+        request = build_rerank_request(query, documents, instruction=instruction)
+        return rerank_response_from_proto(self._call(request, self.timeout_s if timeout_s is None else timeout_s,
+                                                     self._rerank))
+
+    def health(self, *, timeout_s: float | None = None) -> str:
+        """The server's standard health status for the search service (``"SERVING"``, ``"NOT_SERVING"``...);
+        ``"UNREACHABLE"`` when no server answers within the timeout. One attempt, no retries."""
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        stub = health_pb2_grpc.HealthStub(self._channel)
+        try:
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME),
+                               timeout=self.timeout_s if timeout_s is None else timeout_s)
+        except grpc.RpcError as exc:
+            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                return "UNREACHABLE"
+            return exc.code().name
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+    def _call(self, request: Any, timeout_s: float, rpc: Any = None) -> Any:
+        rpc = rpc or self._search
         deadline = time.monotonic() + timeout_s
         backoff = BACKOFF_INITIAL_S
         attempt = 0
@@ -99,7 +136,7 @@ class SearchClient:
                 raise SearchError(grpc.StatusCode.DEADLINE_EXCEEDED,
                                   f"no answer from {self.address} within {timeout_s:g}s ({attempt - 1} attempts)")
             try:
-                return self._search(request, timeout=left)
+                return rpc(request, timeout=left)
             except grpc.RpcError as exc:
                 code, details = exc.code(), exc.details() or ""
                 if code == grpc.StatusCode.INVALID_ARGUMENT:
@@ -108,6 +145,11 @@ class SearchClient:
                     raise SearchError(code, details or code.name) from None
                 pause = backoff * random.uniform(0.5, 1.0)
                 if attempt > self.retries or deadline - time.monotonic() <= pause:
+                    backend = _backend_error(exc)
+                    if backend:
+                        raise SearchUnavailable(f"the search service at {self.address} answered that a backend is "
+                                                f"down ({attempt} attempt(s)): {details}", attempts=attempt,
+                                                backend=backend) from None
                     raise SearchUnavailable(f"search service at {self.address} unavailable after {attempt} "
                                             f"attempt(s): {details}", attempts=attempt) from None
                 time.sleep(pause)
@@ -152,6 +194,36 @@ def build_request(query: str, *, top_k: int = 10, categories: Iterable[str | Cat
     if instruction is not None:
         msg.instruction = instruction
     return msg
+
+
+def build_rerank_request(query: str, documents: Iterable[str], *, instruction: str | None = None) -> pb.RerankRequest:
+    """The wire request of ``SearchClient.rerank``; values the wire cannot carry raise ``InvalidSearch``."""
+    if isinstance(documents, (str, bytes)):
+        raise InvalidSearch("documents: must be a list of strings, not one string")
+    docs = list(documents)
+    texts = {"query": query, "instruction": instruction, **{f"documents[{i}]": d for i, d in enumerate(docs)}}
+    for name, text in texts.items():
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise InvalidSearch(f"{name}: must be a string, got {type(text).__name__}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidSearch(f"{name}: not valid Unicode text (lone surrogate)") from None
+    msg = pb.RerankRequest(query=query, documents=docs)
+    if instruction is not None:
+        msg.instruction = instruction
+    return msg
+
+
+def _backend_error(exc: grpc.RpcError) -> str | None:
+    """The server's ``catalog-backend-error`` trailing metadata: which backend error made it answer UNAVAILABLE."""
+    trailing = getattr(exc, "trailing_metadata", None)
+    for key, value in (trailing() if callable(trailing) else None) or ():
+        if key == BACKEND_ERROR_KEY:
+            return str(value)
+    return None
 
 
 # ------------------------------------------------------------------------------------------- JSON (the CLI's --json)

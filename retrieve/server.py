@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 
 from catalog_search.core.errors import ConfigError
 from catalog_search.core.settings import Settings
+from catalog_search.retrieve.reranking import DocumentReranker
 from catalog_search.retrieve.servicer import SERVICE_NAME, Searcher, SearchServicer, add_to_server
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,16 @@ class SearchServer:
 def start(settings: Settings, searcher: Searcher, *, address: str | None = None,
           owns_searcher: bool = False) -> SearchServer:
     """Serve ``searcher`` on ``address`` (default ``settings.grpc.address``); ``owns_searcher``: ``stop`` (and a
-    failed start) closes it. The returned handle's ``stop()`` flips health to NOT_SERVING first."""
+    failed start) closes it. The returned handle's ``stop()`` flips health to NOT_SERVING first. The ``Rerank`` RPC
+    uses the searcher's ``rerank_stage`` (if it has one), so searches and reranks share one reranker and breaker."""
     address = address or settings.grpc.address
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="search-rpc"),
                          maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
                          # gRPC sets SO_REUSEPORT by default: a second server on a busy address would silently
                          # share the port (the kernel splitting connections) instead of failing to start.
                          options=[("grpc.so_reuseport", 0)])
-    add_to_server(SearchServicer(searcher, default_candidates=settings.search.candidates), server)
+    reranker = DocumentReranker(getattr(searcher, "rerank_stage", None))
+    add_to_server(SearchServicer(searcher, default_candidates=settings.search.candidates, reranker=reranker), server)
 
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -9,6 +9,13 @@ the searcher with the time left of the RPC's deadline, and converts the answer b
 * ``BackendError`` (not retriable)   -> INTERNAL
 * a request that is not a valid protobuf (e.g. a string that is not UTF-8) -> INVALID_ARGUMENT, never INTERNAL
 * anything unexpected                -> INTERNAL with a generic message (details only in the server log)
+
+A ``BackendError`` also sets the trailing metadata ``catalog-backend-error`` to its class name (``StoreError``,
+``RerankError``, ...), so a client can tell "the server answered: a backend of it is down" from "no server".
+
+``Rerank`` scores caller-supplied documents with the searcher's rerank stage (``retrieve.reranking``): the same
+codes, plus FAILED_PRECONDITION when no reranker is configured; a reranker that is down, timed out or whose circuit
+is open is UNAVAILABLE with the stage's reason.
 """
 
 from __future__ import annotations
@@ -24,11 +31,14 @@ from catalog_search.core.errors import BackendError
 from catalog_search.retrieve.domain import (CategoryFilter, Hit, InvalidRequest, SearchFilters, SearchRequest, SearchResponse,
                              StageScores)
 from catalog_search.retrieve.proto import search_pb2 as pb
+from catalog_search.retrieve.reranking import (DocumentReranker, NoReranker, RerankedDocument, RerankRequest,
+                                               RerankResponse)
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["SearchService"].full_name   # "catalog.search.v1.SearchService"
 DEFAULT_TOP_K = 10
+BACKEND_ERROR_KEY = "catalog-backend-error"    # trailing metadata: the BackendError class behind a status
 
 
 class Searcher(Protocol):
@@ -109,6 +119,25 @@ def _hit_from_proto(msg: pb.Hit) -> Hit:
                scores=StageScores(dense=opt("dense"), bm25=opt("bm25"), fused=s.fused, rerank=opt("rerank")))
 
 
+# ---------------------------------------------------------------------------------------------------------- rerank
+
+def rerank_request_from_proto(msg: pb.RerankRequest) -> RerankRequest:
+    return RerankRequest(query=msg.query, documents=tuple(msg.documents),
+                         instruction=msg.instruction if msg.HasField("instruction") else None)
+
+
+def rerank_response_to_proto(resp: RerankResponse) -> pb.RerankResponse:
+    msg = pb.RerankResponse(results=[pb.RerankedDocument(index=r.index, score=float(r.score), document=r.document)
+                                     for r in resp.results], model=resp.model)
+    msg.timings_ms.update({str(k): float(v) for k, v in resp.timings_ms.items()})
+    return msg
+
+
+def rerank_response_from_proto(msg: pb.RerankResponse) -> RerankResponse:
+    return RerankResponse(results=[RerankedDocument(index=r.index, score=r.score, document=r.document)
+                                   for r in msg.results], model=msg.model, timings_ms=dict(msg.timings_ms))
+
+
 # -------------------------------------------------------------------------------------------------------- servicer
 
 class _Undecodable:
@@ -125,12 +154,21 @@ def _parse_request(data: bytes) -> pb.SearchRequest | _Undecodable:
         return _Undecodable(exc)
 
 
-class SearchServicer:
-    """Implements ``SearchService`` on top of a ``Searcher``."""
+def _parse_rerank_request(data: bytes) -> pb.RerankRequest | _Undecodable:
+    try:
+        return pb.RerankRequest.FromString(data)
+    except (DecodeError, ValueError) as exc:
+        return _Undecodable(exc)
 
-    def __init__(self, searcher: Searcher, *, default_candidates: int = 100) -> None:
+
+class SearchServicer:
+    """Implements ``SearchService`` on top of a ``Searcher`` (and, for ``Rerank``, a ``DocumentReranker``)."""
+
+    def __init__(self, searcher: Searcher, *, default_candidates: int = 100,
+                 reranker: DocumentReranker | None = None) -> None:
         self.searcher = searcher
         self.default_candidates = default_candidates
+        self.reranker = reranker or DocumentReranker(None)
 
     def Search(self, request: Any, context: grpc.ServicerContext) -> pb.SearchResponse:  # noqa: N802 - gRPC name
         if isinstance(request, _Undecodable):
@@ -148,11 +186,37 @@ class SearchServicer:
             if exc.retriable and left is not None and left <= 0:
                 code = grpc.StatusCode.DEADLINE_EXCEEDED    # the caller's time ran out, nothing is down
             log.warning("search failed (%s): %s: %s", code.name, type(exc).__name__, exc)
-            context.abort(code, f"{type(exc).__name__}: {exc}")
+            _abort_backend(context, code, exc)
         except Exception:  # noqa: BLE001 - never leak a traceback to callers
             log.exception("unexpected error in Search")
             context.abort(grpc.StatusCode.INTERNAL, "internal error (see the server log)")
         return response_to_proto(resp)
+
+    def Rerank(self, request: Any, context: grpc.ServicerContext) -> pb.RerankResponse:  # noqa: N802 - gRPC name
+        if isinstance(request, _Undecodable):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          "request: not a valid RerankRequest (strings must be UTF-8)")
+        req = rerank_request_from_proto(request)
+        time_left_s = context.time_remaining if context.time_remaining() is not None else None
+        try:
+            resp = self.reranker.rerank(req, time_left_s=time_left_s)
+        except InvalidRequest as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except NoReranker as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        except BackendError as exc:
+            code = grpc.StatusCode.UNAVAILABLE if exc.retriable else grpc.StatusCode.INTERNAL
+            log.warning("rerank failed (%s): %s: %s", code.name, type(exc).__name__, exc)
+            _abort_backend(context, code, exc)
+        except Exception:  # noqa: BLE001 - never leak a traceback to callers
+            log.exception("unexpected error in Rerank")
+            context.abort(grpc.StatusCode.INTERNAL, "internal error (see the server log)")
+        return rerank_response_to_proto(resp)
+
+
+def _abort_backend(context: grpc.ServicerContext, code: grpc.StatusCode, exc: BackendError) -> None:
+    context.set_trailing_metadata(((BACKEND_ERROR_KEY, type(exc).__name__),))
+    context.abort(code, f"{type(exc).__name__}: {exc}")
 
 
 def add_to_server(servicer: SearchServicer, server: grpc.Server) -> None:
@@ -160,4 +224,8 @@ def add_to_server(servicer: SearchServicer, server: grpc.Server) -> None:
     handler = grpc.unary_unary_rpc_method_handler(
         servicer.Search, request_deserializer=_parse_request,
         response_serializer=pb.SearchResponse.SerializeToString)
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, {"Search": handler}),))
+    rerank = grpc.unary_unary_rpc_method_handler(
+        servicer.Rerank, request_deserializer=_parse_rerank_request,
+        response_serializer=pb.RerankResponse.SerializeToString)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, {"Search": handler,
+                                                                                        "Rerank": rerank}),))

@@ -32,6 +32,9 @@ CLIENTS = {
     "torch": ("catalog_search.adapters.reranking",),
     "transformers": ("catalog_search.adapters.reranking",),
     "grpc": ("catalog_search.retrieve", "catalog_search.app"),
+    "fastapi": ("catalog_search.app.web",),
+    "starlette": ("catalog_search.app.web",),
+    "uvicorn": ("catalog_search.app.web",),
 }
 
 
@@ -162,4 +165,15 @@ def test_nothing_reaches_into_a_store_client() -> None:
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if re.search(r"\bstore\.client\b|\.store\.client\b|\b_client\b.*pymilvus", line):
                 bad.append(f"{module}:{n}: {line.strip()}")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_web_page_reaches_the_service_only_through_the_typed_client() -> None:
+    """app/web talks to the retrieval gRPC service through ``retrieve.client``: no adapter, no searcher, no store."""
+    allowed = ("catalog_search.app.web", "catalog_search.retrieve.client", "catalog_search.retrieve.domain",
+               "catalog_search.retrieve.reranking", "catalog_search.core.errors")
+    web = {m: imports for m, imports in GRAPH.items() if m.startswith("catalog_search.app.web")}
+    assert len(web) >= 3
+    bad = [f"{module}:{line} imports {target}" for module, imports in web.items() for target, line in imports
+           if target.startswith(ROOT_PACKAGE) and not target.startswith(allowed)]
     assert not bad, "\n".join(bad)

@@ -39,6 +39,11 @@ class SearchServiceStub(object):
                 request_serializer=catalog__search_dot_retrieve_dot_proto_dot_search__pb2.SearchRequest.SerializeToString,
                 response_deserializer=catalog__search_dot_retrieve_dot_proto_dot_search__pb2.SearchResponse.FromString,
                 _registered_method=True)
+        self.Rerank = channel.unary_unary(
+                '/catalog.search.v1.SearchService/Rerank',
+                request_serializer=catalog__search_dot_retrieve_dot_proto_dot_search__pb2.RerankRequest.SerializeToString,
+                response_deserializer=catalog__search_dot_retrieve_dot_proto_dot_search__pb2.RerankResponse.FromString,
+                _registered_method=True)
 
 
 class SearchServiceServicer(object):
@@ -53,6 +58,16 @@ class SearchServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Rerank(self, request, context):
+        """Scores caller-supplied documents against a query with the server's configured reranker (the rerank playground
+        and the HTTP API's /v1/rerank). The reranker's circuit breaker is the one searches use. Errors:
+        INVALID_ARGUMENT (the message names the field), FAILED_PRECONDITION (no reranker configured), UNAVAILABLE (the
+        reranker is down, timed out or its circuit is open: the message says which).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SearchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +75,11 @@ def add_SearchServiceServicer_to_server(servicer, server):
                     servicer.Search,
                     request_deserializer=catalog__search_dot_retrieve_dot_proto_dot_search__pb2.SearchRequest.FromString,
                     response_serializer=catalog__search_dot_retrieve_dot_proto_dot_search__pb2.SearchResponse.SerializeToString,
+            ),
+            'Rerank': grpc.unary_unary_rpc_method_handler(
+                    servicer.Rerank,
+                    request_deserializer=catalog__search_dot_retrieve_dot_proto_dot_search__pb2.RerankRequest.FromString,
+                    response_serializer=catalog__search_dot_retrieve_dot_proto_dot_search__pb2.RerankResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -89,6 +109,33 @@ class SearchService(object):
             '/catalog.search.v1.SearchService/Search',
             catalog__search_dot_retrieve_dot_proto_dot_search__pb2.SearchRequest.SerializeToString,
             catalog__search_dot_retrieve_dot_proto_dot_search__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Rerank(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalog.search.v1.SearchService/Rerank',
+            catalog__search_dot_retrieve_dot_proto_dot_search__pb2.RerankRequest.SerializeToString,
+            catalog__search_dot_retrieve_dot_proto_dot_search__pb2.RerankResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,3 +36,5 @@ def test_demo_ingests_the_sample_and_its_changes_then_searches(tmp_path: Path) -
     filtered = searches[2]
     prices = [float(p.replace(",", "")) for p in re.findall(r"\s([\d,]+\.\d\d) (?:USD|EUR|CNY)", filtered)]
     assert prices and max(prices) <= 150.0
+    last = " ".join(out.rstrip().splitlines()[-2:])        # how to get the web page (tests/app/test_demo_ui.py)
+    assert "make demo-ui" in last and "catalog-search demo --ui" in last and "http://127.0.0.1:7860/" in last

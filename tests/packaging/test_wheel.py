@@ -85,6 +85,8 @@ def test_one_top_level_package_with_every_module_and_data_file(installed: Instal
     protos = {f"catalog_search/retrieve/proto/{p.name}" for p in (REPO_ROOT / "retrieve" / "proto").glob("*.proto")}
     assert {"catalog_search/app/data/sample_catalog.jsonl", "catalog_search/app/data/sample_changes.jsonl"} <= sample
     assert protos and sample | protos <= data
+    page = {f"catalog_search/app/web/static/{p.name}" for p in (REPO_ROOT / "app" / "web" / "static").iterdir()}
+    assert "catalog_search/app/web/static/index.html" in page and page <= data       # the web page's files
     entry = zipfile.ZipFile(installed.wheel).read("catalog_search-0.1.0.dist-info/entry_points.txt").decode()
     assert "catalog-search = catalog_search.app.cli:main" in entry
 

@@ -54,7 +54,11 @@ def test_descriptor_shape() -> None:
     service = pb.DESCRIPTOR.services_by_name["SearchService"]
     assert pb.DESCRIPTOR.package == "catalog.search.v1"
     assert service.full_name == "catalog.search.v1.SearchService"
-    assert [m.name for m in service.methods] == ["Search"]
+    assert [m.name for m in service.methods] == ["Search", "Rerank"]
+    rerank = service.methods_by_name["Rerank"]
+    assert rerank.input_type.full_name == "catalog.search.v1.RerankRequest"
+    assert rerank.output_type.full_name == "catalog.search.v1.RerankResponse"
+    assert not pb.RerankRequest().HasField("instruction")
     search = service.methods_by_name["Search"]
     assert search.input_type.full_name == "catalog.search.v1.SearchRequest"
     assert search.output_type.full_name == "catalog.search.v1.SearchResponse"

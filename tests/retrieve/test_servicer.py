@@ -43,6 +43,10 @@ class Aborted(Exception):
 class FakeContext:
     def __init__(self, remaining: float | None = None) -> None:
         self.deadline = None if remaining is None else time.monotonic() + remaining
+        self.trailing: tuple = ()
+
+    def set_trailing_metadata(self, metadata: tuple) -> None:
+        self.trailing = tuple(metadata)
 
     def time_remaining(self) -> float | None:
         return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())

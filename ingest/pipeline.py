@@ -2,12 +2,17 @@
 
 A changed text is embedded once per batch, and not at all when ``text_cache`` (text hash -> vector, LRU) already holds
 it from an earlier batch: the model is fixed for a pipeline's lifetime, so equal texts have equal vectors.
+
+With ``write_chunk`` the batch's texts are embedded a chunk at a time and each chunk's rows are upserted on a writer
+thread while the next chunk is embedded (rows that need no model, such as price/stock patches, go first), so the
+model never waits for Milvus; ``process`` still returns only once every row is durable.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -42,9 +47,13 @@ class Pipeline:
     def __init__(self, embedder: Embedder, store: VectorStore, *,
                  embed_attributes: Iterable[str] = DEFAULT_EMBED_ATTRIBUTES,
                  clock: Callable[[], float] = time.time,
-                 text_cache: TTLCache[np.ndarray] | None = None) -> None:
+                 text_cache: TTLCache[np.ndarray] | None = None, write_chunk: int = 0) -> None:
+        if write_chunk < 0:
+            raise ValueError("write_chunk must be >= 0 (0: one upsert per batch, after all embedding)")
         self.embedder = embedder
         self.store = store
+        self.write_chunk = write_chunk
+        self._writer: ThreadPoolExecutor | None = None
         self.embed_attributes = tuple(embed_attributes)
         self.clock = clock
         self.text_cache = text_cache
@@ -54,15 +63,66 @@ class Pipeline:
             return PipelineResult([], 0, 0.0, 0)
         stored = self.store.fetch(sorted({event.sku for event in events}))
         plan = plan_batch(events, stored, now_ms=int(self.clock() * 1000), embed_attributes=self.embed_attributes)
-        started = time.perf_counter()
-        vectors, rejected, sent = self._embed(plan.to_embed)
-        embed_seconds = time.perf_counter() - started
-        results = _dead_letter_rejected(plan, events, rejected)
-        rows = [row.with_changes(vector=vectors[sku]) if sku in plan.to_embed else row
-                for sku, row in plan.writes.items() if sku not in rejected]
-        if rows:
-            self.store.upsert(rows)
-        return PipelineResult(results, sent, embed_seconds, len(rows))
+        plain = [row for sku, row in plan.writes.items() if sku not in plan.to_embed]
+        chunks = self._chunks(plan.to_embed)
+        if not self.write_chunk or len(chunks) < 2:       # one upsert after the embedding
+            started = time.perf_counter()
+            vectors, rejected, sent = self._embed(plan.to_embed)
+            embed_seconds = time.perf_counter() - started
+            rows = plain + [plan.writes[sku].with_changes(vector=v) for sku, v in vectors.items()]
+            if rows:
+                self.store.upsert(rows)
+            return PipelineResult(_dead_letter_rejected(plan, events, rejected), sent, embed_seconds, len(rows))
+        return self._overlapped(events, plan, plain, chunks)
+
+    def _chunks(self, texts_by_sku: dict[str, str]) -> list[dict[str, str]]:
+        """``texts_by_sku`` split into chunks of at most ``write_chunk`` distinct texts (a text's skus together)."""
+        if not self.write_chunk:
+            return [texts_by_sku] if texts_by_sku else []
+        by_text: dict[str, list[str]] = {}
+        for sku, text in texts_by_sku.items():
+            by_text.setdefault(text, []).append(sku)
+        texts = list(by_text)
+        return [{sku: text for text in texts[i:i + self.write_chunk] for sku in by_text[text]}
+                for i in range(0, len(texts), self.write_chunk)]
+
+    def _overlapped(self, events: Sequence[Event], plan: BatchPlan, plain: list,
+                    chunks: list[dict[str, str]]) -> PipelineResult:
+        writer = self._writer_pool()
+        pending = writer.submit(self.store.upsert, plain) if plain else None
+        rejected: dict[str, str] = {}
+        sent = written = 0
+        embed_seconds = 0.0
+        try:
+            for chunk in chunks:
+                started = time.perf_counter()
+                vectors, chunk_rejected, chunk_sent = self._embed(chunk)     # meanwhile the last chunk is written
+                embed_seconds += time.perf_counter() - started
+                rejected.update(chunk_rejected)
+                sent += chunk_sent
+                if pending is not None:
+                    pending.result()
+                rows = [plan.writes[sku].with_changes(vector=v) for sku, v in vectors.items()]
+                pending = writer.submit(self.store.upsert, rows) if rows else None
+                written += len(rows)
+            if pending is not None:
+                pending.result()
+                pending = None
+        finally:
+            if pending is not None:                 # an embedding failed: let the write in flight finish first
+                wait([pending])
+        return PipelineResult(_dead_letter_rejected(plan, events, rejected), sent, embed_seconds,
+                              written + len(plain))
+
+    def _writer_pool(self) -> ThreadPoolExecutor:
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-upsert")
+        return self._writer
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
     def _embed(self, texts_by_sku: dict[str, str]) -> tuple[dict[str, np.ndarray], dict[str, str], int]:
         """Vectors by sku, embedding each distinct uncached text once; skus whose text the model refuses for good;

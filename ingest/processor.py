@@ -58,7 +58,9 @@ class BatchProcessor:
         self.clock = clock
 
     def close(self) -> None:
-        """Release the embedder (a loaded model or an HTTP client); the store stays with whoever passed it in."""
+        """Release the pipeline's writer thread and the embedder (a loaded model or an HTTP client); the store stays
+        with whoever passed it in."""
+        self.pipeline.close()
         self.pipeline.embedder.close()
 
     def __enter__(self) -> "BatchProcessor":

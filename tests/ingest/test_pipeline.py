@@ -121,3 +121,68 @@ def test_the_processor_closes_its_embedder_when_used_as_a_context_manager():
         proc.process([record(0, {"op": "upsert", "sku": "A", "version": 1, "title": "Drill", "price": 1.0})])
         assert not embedder.closed
     assert embedder.closed
+
+
+# ------------------------------------------------------------------------ chunked embedding, overlapped upserts
+
+class GatedStore(RowsStore):
+    """Records each upsert's skus; the first embedded-row upsert blocks until the embedder has started the next
+    chunk, so a test passes only if the write and the embedding really overlap (no timing involved)."""
+
+    def __init__(self, next_chunk_started) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+        self.next_chunk_started = next_chunk_started
+
+    def upsert(self, products):
+        products = list(products)
+        if len(self.batches) == 1:                    # the first chunk of embedded rows (patches went first)
+            assert self.next_chunk_started.wait(10), "the next chunk was not embedded while this one was written"
+        self.batches.append([p.sku for p in products])
+        super().upsert(products)
+
+
+class SignallingEmbedder(ScriptedEmbedder):
+    def __init__(self, started, **kw) -> None:
+        super().__init__(**kw)
+        self.started = started
+
+    def embed_documents(self, texts):
+        if self.calls:                                # a second chunk is being embedded
+            self.started.set()
+        return super().embed_documents(texts)
+
+
+def test_chunks_are_written_while_the_next_is_embedded_and_the_result_is_the_same():
+    import threading
+    started = threading.Event()
+    store = GatedStore(started)
+    pipe = Pipeline(SignallingEmbedder(started, refuse=["POISON"]), store, write_chunk=2)
+    plain = Pipeline(ScriptedEmbedder(refuse=["POISON"]), reference := RowsStore())
+    events = [up("A", title="one"), up("B", title="two"), up("C", title="two"), up("D", title="three"),
+              up("E", title="POISON"), up("F", title="four"), up("G", title="five")]
+    # a stored row first, so the batch also has a row that needs no model (a patch)
+    for p in (pipe, plain):
+        p.process([up("Z", title="zeta")])
+    store.batches.clear()
+    got = pipe.process(events + [Patch("Z", 2, {"price": 3.0})])
+    want = plain.process(events + [Patch("Z", 2, {"price": 3.0})])
+    assert [r.outcome for r in got.results] == [r.outcome for r in want.results]
+    assert got.results[4].outcome is Outcome.DEAD and got.written == want.written == 7
+    assert got.embedded_texts == want.embedded_texts == 6
+    assert {s: (p.version, p.price, p.vector.tolist()) for s, p in store.rows.items()} == \
+        {s: (p.version, p.price, p.vector.tolist()) for s, p in reference.rows.items()}
+    # the patch went first, then one upsert per chunk of at most two distinct texts (B and C share one)
+    assert store.batches[0] == ["Z"] and len(store.batches) == 4
+    assert sorted(sum(store.batches[1:], [])) == ["A", "B", "C", "D", "F", "G"]
+    pipe.close()
+
+
+def test_a_failed_chunk_write_fails_the_batch_after_the_rest_settles():
+    store = RowsStore(transient_failures=1)
+    pipe = Pipeline(ScriptedEmbedder(), store, write_chunk=1)
+    with pytest.raises(StoreError):
+        pipe.process([up("A", title="one"), up("B", title="two"), up("C", title="three")])
+    again = pipe.process([up("A", title="one"), up("B", title="two"), up("C", title="three")])   # the retry
+    assert set(store.rows) == {"A", "B", "C"} and again.written == 3
+    pipe.close()

@@ -179,8 +179,9 @@ class MilvusStore:
         if missing and name not in self._warned_missing:
             self._warned_missing.add(name)
             log.warning("collection %s predates the field(s) %s: it is read and written without them (variant "
-                        "groups are then single products); build a current collection with `catalog-search "
-                        "reindex --to NEW --replay-from earliest` (or --from-file) to store them", name,
+                        "groups are then single products); build a current one with `catalog-search reindex "
+                        "--to NEW --from-file EVENTS.jsonl` (events carrying group_id), or reindex and re-send "
+                        "the grouped products' upserts at a higher version", name,
                         ", ".join(sorted(missing)))
 
     # -- alias --------------------------------------------------------------------------------------------------

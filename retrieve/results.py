@@ -97,7 +97,7 @@ def shape(req: SearchRequest, items: Sequence[Item], *, depth: int, tokens: Page
             hits.append(dataclasses.replace(hit, group_id=unit.key, variant_count=len(unit.members),
                                             variant_skus=tuple(m[0].sku for m in unit.members[:MAX_VARIANT_SKUS])))
         else:
-            hits.append(dataclasses.replace(hit, group_id=row.group_id))
+            hits.append(dataclasses.replace(hit, group_id=hit.group_id or row.group_id))
     result_set = ResultSet(depth=depth, products=len(items), size=len(units), offset=start, sort=req.sort,
                            group_by=req.group_by or "",
                            description=describe(depth=depth, products=len(items), units=len(units), reranked=reranked,

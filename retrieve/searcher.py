@@ -342,5 +342,5 @@ def _hits(pool: list[Candidate], rows: dict[str, StoredHit], rerank: list[float]
         out.append(Hit(sku=c.sku, title=row.title, brand=row.brand, category=row.category,
                        price=row.price, currency=row.currency, in_stock=row.in_stock,
                        score=c.fused if r is None else r,
-                       scores=StageScores(dense=c.dense, bm25=c.bm25, fused=c.fused, rerank=r)))
+                       scores=StageScores(dense=c.dense, bm25=c.bm25, fused=c.fused, rerank=r), group_id=row.group_id))
     return out

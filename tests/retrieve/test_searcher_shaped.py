@@ -177,10 +177,13 @@ def test_the_result_depth_bounds_the_result_set_and_pages() -> None:
     assert deeper.result_set.depth == 6                         # never shallower than what is reranked
 
 
-def test_a_plain_request_is_answered_as_before() -> None:
-    resp = _searcher(_store()).search(SearchRequest(query="drill", top_k=3, rerank=False))
-    assert len(resp.hits) == 3 and resp.result_set is None and resp.next_page_token == "" and resp.facets == ()
-    assert all(h.variant_count == 0 for h in resp.hits)
+def test_a_plain_request_is_answered_as_before_its_hits_naming_their_group() -> None:
+    store = _store()
+    resp = _searcher(store).search(SearchRequest(query="cordless drill", top_k=5, rerank=False))
+    assert len(resp.hits) == 5 and resp.result_set is None and resp.next_page_token == "" and resp.facets == ()
+    assert all(h.variant_count == 0 and h.variant_skus == () for h in resp.hits)
+    assert [h.group_id for h in resp.hits] == [store.rows[h.sku].group for h in resp.hits]
+    assert "DRILL" in {h.group_id for h in resp.hits}
 
 
 def test_grouping_on_a_collection_older_than_group_id_degrades_and_says_how_to_fix_it() -> None:

@@ -77,6 +77,10 @@ class _Clock:
             raise StoreError(f"deadline exceeded before {stage}", retriable=True)
         return min(self._cap, left)
 
+    def child(self) -> "_Clock":
+        """A clock on the same deadline whose stage timings stay its own (a sub-search timed as one stage)."""
+        return _Clock(self._time_left, self._cap)
+
     def time_left(self) -> float | None:
         return None if self._time_left is None else self._time_left()
 
@@ -244,7 +248,7 @@ class Searcher:
             filters = without_own_filter(req.filters, spec.field)
             if filters is None:
                 continue
-            inner = _Clock(clock._time_left, clock._cap)          # its stages are timed as one "facets" stage
+            inner = clock.child()                                 # its stages are timed as one "facets" stage
             found = self._fused(req, filters, collection, inner, depth, vector=vector, with_text=False)
             if found is None:
                 pools[spec.name] = []

@@ -109,6 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--locale", help="e.g. en-US")
     search.add_argument("--tenant")
     search.add_argument("--no-rerank", action="store_true", help="skip the reranker (fused order)")
+    search.add_argument("--candidates", type=int, help="fused candidates to rerank (default: the server's)")
+    search.add_argument("--fusion", choices=("rrf", "weighted"), help="fusion of the dense and BM25 lists "
+                        "(default: the server's)")
+    search.add_argument("--alpha", type=float, help="weighted fusion: weight of the dense side, 0..1")
+    search.add_argument("--retrievers", choices=("both", "dense", "bm25"), help="both (default) or one list alone")
+    search.add_argument("--group", action="store_true", help="one hit per variant group (group_id): its best variant")
+    search.add_argument("--facet", action="append", default=[], metavar="NAME",
+                        help="count a facet over the result set: brand, category[:LEVEL], price[:EDGE,EDGE,...], "
+                        "in_stock, locale (repeatable)")
+    search.add_argument("--page-size", type=int, default=0, metavar="N",
+                        help="page the result set N hits at a time (replaces --top-k); prints next_page_token")
+    search.add_argument("--page-token", default="", metavar="T", help="next_page_token of the previous page "
+                        "(same query, filters and options)")
+    search.add_argument("--sort", choices=("relevance", "price_asc", "price_desc", "newest"),
+                        help="order of the result set (default relevance); other sorts order only the result set")
     search.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     search.add_argument("--address", help="server address (default CATALOG_GRPC_ADDRESS)")
     search.add_argument("--timeout", type=_positive_float, default=5.0, metavar="SECONDS",

@@ -174,7 +174,11 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
         with SearchClient(address, timeout_s=args.timeout) as client:
             resp = client.search(args.query, top_k=args.top_k, categories=args.category, brands=args.brand,
                                  price_min=args.price_min, price_max=args.price_max, in_stock_only=args.in_stock,
-                                 locale=args.locale, tenant=args.tenant, rerank=not args.no_rerank)
+                                 locale=args.locale, tenant=args.tenant, rerank=not args.no_rerank,
+                                 candidates=args.candidates, fusion=args.fusion, alpha=args.alpha,
+                                 retrievers=args.retrievers, group_by="group_id" if args.group else None,
+                                 facets=args.facet, page_size=args.page_size, page_token=args.page_token,
+                                 sort=args.sort)
     except InvalidSearch as exc:
         print(f"invalid request: {exc.message}", file=sys.stderr)
         return 2

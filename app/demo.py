@@ -3,9 +3,10 @@
 Starts a Kafka-compatible broker (Tansu) and a Milvus Lite server, publishes the bundled sample catalog, runs the
 ingest worker until it is caught up, then publishes a change stream (price/stock patches, re-titles, deletes, a
 stale event) and ingests that too, and prints what landed. Then it starts the retrieval gRPC server and runs a few
-searches through the typed client: a Chinese query, an English query and a filtered one (price + category). It ends
-by printing how to get the web page; with ``ui=(host, port)`` (``catalog-search demo --ui``) it serves the page and
-the HTTP API over that server and keeps everything running until SIGTERM/Ctrl-C.
+searches through the typed client: a Chinese query, an English query, a filtered one (price + category) and a grouped
+one with facets and a next page (colour variants of one listing shown as one hit). It ends by printing how to get the
+web page; with ``ui=(host, port)`` (``catalog-search demo --ui``) it serves the page and the HTTP API over that
+server and keeps everything running until SIGTERM/Ctrl-C.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 IDLE_S = 3.0
 UI_PORT = 7860
+DEMO_RESULT_DEPTH = 30
 
 
 def sample_file(name: str) -> Path:
@@ -57,7 +59,10 @@ def run_demo(settings: Settings, data_dir: Path, *, ui: tuple[str, int] | None =
             print("  ingested: " + ", ".join(f"{k}={counters[k]}" for k in COUNTER_KEYS)
                   + f" (~{max(seconds, 0):.1f}s incl. group join)\n")
         _print_landed(settings)
-        _search_demo(settings.replace(**dict(grpc_address=f"127.0.0.1:{free_port()}")), ui=ui)
+        # a result set of 200 would be most of this 318-product catalog: size it to the catalog (README, result depth)
+        depth = settings.search.result_depth if "result_depth" in settings.search.model_fields_set else DEMO_RESULT_DEPTH
+        _search_demo(settings.replace(**dict(grpc_address=f"127.0.0.1:{free_port()}", search_result_depth=depth)),
+                     ui=ui)
     if ui is None:
         print(f"\nweb page (search, compare, rerank playground) + HTTP API: run `make demo-ui` (= catalog-search demo "
               f"--ui) and open http://127.0.0.1:{UI_PORT}/\n  it runs this demo again and keeps the stack, the retrieval "
@@ -69,6 +74,9 @@ DEMO_SEARCHES = (
     ("无线降噪耳机", {}),
     ("running shoes for men", {}),
     ("kitchen appliance", {"price_max": 150.0, "categories": ["Home & Kitchen"]}),
+    # one tile per listing (colour variants folded), facet counts beside it and a next page
+    ("wireless noise cancelling headphones", {"locale": "en-US", "group_by": "group_id",
+                                               "facets": ["brand", "price"], "page_size": 5, "candidates": 30}),
 )
 
 

@@ -8,6 +8,7 @@ from catalog_search.adapters.reranking.factory import make_reranker
 from catalog_search.core.cache import TTLCache
 from catalog_search.core.settings import Settings
 from catalog_search.rerank.stage import make_rerank_stage
+from catalog_search.retrieve.paging import PageTokens
 from catalog_search.retrieve.searcher import Searcher
 from catalog_search.retrieve.server import SearchServer, start
 
@@ -21,7 +22,9 @@ def make_searcher(settings: Settings) -> Searcher:
     return Searcher(store, embedder, make_rerank_stage(settings.rerank, make_reranker(settings)),
                     candidates=search.candidates, fusion=search.fusion, alpha=search.alpha,
                     exact_threshold=search.exact_threshold, cache=cache,
-                    query_instruction=settings.embed.query_instruction, query_template=settings.embed.query_template)
+                    query_instruction=settings.embed.query_instruction, query_template=settings.embed.query_template,
+                    result_depth=search.result_depth,
+                    page_tokens=PageTokens(search.page_token_secret.get_secret_value()))
 
 
 def start_search_server(settings: Settings, *, address: str | None = None) -> SearchServer:

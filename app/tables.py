@@ -40,17 +40,35 @@ def render(table: Table, notes: Iterable[str] = ()) -> str:
 
 
 def search_table(resp: SearchResponse, *, rerank_requested: bool = True) -> str:
-    """Rank, sku, title, price, brand, final and stage scores; then reranker, degradation, timings and models."""
-    table = new_table("#", "sku", "title", "price", "brand", "score", "dense", "bm25", "fused", "rerank",
-                      right=("#", "price", "score", "dense", "bm25", "fused", "rerank"))
+    """Rank, sku, title, price, brand, final and stage scores (and the variant count of grouped hits); then facets,
+    the result set, the next page's token, reranker, degradation, timings and models."""
+    grouped = bool(resp.result_set and resp.result_set.group_by)
+    columns = ["#", "sku", "title", "price", "brand", *(["variants"] if grouped else []), "score", "dense", "bm25",
+               "fused", "rerank"]
+    table = new_table(*columns, right=("#", "price", "variants", "score", "dense", "bm25", "fused", "rerank"))
     table.columns[2].max_width, table.columns[2].overflow = TITLE_WIDTH, "ellipsis"
     table.columns[4].max_width, table.columns[4].overflow = 16, "ellipsis"
-    for i, h in enumerate(resp.hits, 1):
+    offset = resp.result_set.offset if resp.result_set else 0
+    for i, h in enumerate(resp.hits, offset + 1):
         table.add_row(str(i), h.sku, " ".join(h.title.split()),
                       f"{h.price:,.2f} {h.currency}" + ("" if h.in_stock else " *"), " ".join(h.brand.split()),
+                      *([str(h.variant_count)] if grouped else []),
                       _num(h.score, ".4f"), _num(h.scores.dense), _num(h.scores.bm25, ".2f"),
                       _num(h.scores.fused, ".4f"), _num(h.scores.rerank))
-    return render(table, _search_notes(resp, rerank_requested))
+    return render(table, _shape_notes(resp) + _search_notes(resp, rerank_requested))
+
+
+def _shape_notes(resp: SearchResponse) -> list[str]:
+    notes = []
+    for facet in resp.facets:
+        values = ", ".join(f"{v.value} {v.count}" for v in facet.values) or "(none)"
+        notes.append(f"facet {facet.name}: {values}" + (" (without its own filter)" if facet.own_filter_removed
+                                                         else ""))
+    if resp.result_set is not None:
+        notes.append(f"result set: {resp.result_set.description}")
+    if resp.next_page_token:
+        notes.append(f"next page: --page-token {resp.next_page_token}")
+    return notes
 
 
 def landed_table(rows: dict[str, dict[str, Any] | None]) -> str:

@@ -1,7 +1,8 @@
 """The catalog event contract and its validation (pure: bytes in, typed event or ``InvalidEvent`` out).
 
     {"op":"upsert","sku":"A1","version":7,"title":…,"description":…,"brand":…,"category":"A > B","price":129.0,
-     "currency":"CNY","in_stock":true,"locale":"zh-CN","attributes":{"color":"black"},"tenant":"default"}
+     "currency":"CNY","in_stock":true,"locale":"zh-CN","attributes":{"color":"black"},"tenant":"default",
+     "group_id":"A"}                                                          # group_id: optional, default the sku
     {"op":"patch","sku":"A1","version":8,"price":99.0,"in_stock":false}     # only the fields present change
     {"op":"delete","sku":"A1","version":9}
 """
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from catalog_search.core import limits
 
 PRODUCT_FIELDS = ("title", "description", "brand", "category", "price", "currency", "in_stock", "locale",
-                  "attributes", "tenant")
+                  "attributes", "tenant", "group_id")
 
 
 class InvalidEvent(ValueError):
@@ -55,6 +56,16 @@ class _Fields(BaseModel):
         if v != v.strip() or any(ord(c) < 32 for c in v):
             raise ValueError("must not have surrounding whitespace or control characters")
         return _max_bytes(limits.SKU_MAX_BYTES)(v)
+
+    @field_validator("group_id", check_fields=False)
+    @classmethod
+    def _group_id(cls, v: str | None) -> str | None:
+        """The parent listing a sku is a variant of (colour, size): an identifier like a sku."""
+        if v is None:
+            return v
+        if not v or v != v.strip() or any(ord(c) < 32 for c in v):
+            raise ValueError("must be non-empty, without surrounding whitespace or control characters")
+        return _max_bytes(limits.GROUP_ID_MAX_BYTES)(v)
 
     @field_validator("title", check_fields=False)
     @classmethod
@@ -126,6 +137,7 @@ class _UpsertModel(_Fields):
     locale: Text = ""
     attributes: dict[str, Any] = Field(default_factory=dict)
     tenant: Text = "default"
+    group_id: Text | None = None           # None: the sku itself (a product without variants)
 
 
 class _PatchModel(_Fields):
@@ -142,6 +154,7 @@ class _PatchModel(_Fields):
     locale: Text | None = None
     attributes: dict[str, Any] | None = None
     tenant: Text | None = None
+    group_id: Text | None = None
 
 
 class _DeleteModel(_Fields):
@@ -204,7 +217,9 @@ def event_from_dict(data: Any) -> Event:
     except ValidationError as exc:
         raise InvalidEvent(_describe(exc), sku=sku) from exc
     if isinstance(parsed, _UpsertModel):
-        return Upsert(parsed.sku, parsed.version, {name: getattr(parsed, name) for name in PRODUCT_FIELDS})
+        fields = {name: getattr(parsed, name) for name in PRODUCT_FIELDS}
+        fields["group_id"] = parsed.group_id or parsed.sku
+        return Upsert(parsed.sku, parsed.version, fields)
     if isinstance(parsed, _PatchModel):
         present = {name: getattr(parsed, name) for name in PRODUCT_FIELDS if name in parsed.model_fields_set}
         if any(value is None for value in present.values()):

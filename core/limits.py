@@ -4,6 +4,7 @@ Validation rejects anything over these limits with a clear reason, so a row that
 """
 
 SKU_MAX_BYTES = 256
+GROUP_ID_MAX_BYTES = 256       # the parent listing of variants; like a sku
 TENANT_MAX_BYTES = 64
 LOCALE_MAX_BYTES = 32
 TITLE_MAX_BYTES = 2_048

@@ -39,6 +39,7 @@ class Product:
     currency: str = ""
     in_stock: bool = False
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    group_id: str = ""                  # parent listing of variants; "" = the sku itself (see ``group``)
     text_hash: str = ""
     embedded_text: str = ""
     updated_at_ms: int = 0
@@ -46,6 +47,11 @@ class Product:
 
     def with_changes(self, **changes: Any) -> "Product":
         return replace(self, **changes)
+
+    @property
+    def group(self) -> str:
+        """The variant group this sku belongs to: ``group_id``, or the sku itself when it has none."""
+        return self.group_id or self.sku
 
     @property
     def category_levels(self) -> list[str]:

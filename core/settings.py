@@ -147,6 +147,13 @@ class SearchSettings(_Group):
     exact_threshold: int = Field(2000, ge=0, description="With an approximate dense index (HNSW), a filter matching "
                                  "at most this many products is scanned exactly; a FLAT index (Milvus Lite) is exact "
                                  "at every size.")
+    result_depth: int = Field(200, ge=1, le=1000, description="Products in the result set of grouped, faceted, "
+                              "paged or sorted requests: the best N fused candidates matching the filters (at least "
+                              "the request's candidates; those are reranked, the rest keep the fused order). Groups, "
+                              "facet counts, price/newest sorts and pages cover this set; pages end at its end.")
+    page_token_secret: SecretStr = Field(SecretStr(""), description="HMAC key of page tokens (the same on every "
+                                         "replica). Empty: a built-in key, so tokens are still bound to their query "
+                                         "but could be forged.")
     query_cache_size: int = _var("query_cache_size", 10_000, ge=0,
                                  description="Query embeddings kept in the LRU cache (0 = off).")
     query_cache_ttl_s: float = _var("query_cache_ttl_s", 600.0, gt=0,

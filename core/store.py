@@ -41,6 +41,11 @@ class StoredHit:
     currency: str
     in_stock: bool
     embed_text: str | None
+    # what grouping, facets and sorts read (defaults: a store that does not hold them)
+    group_id: str = ""                    # the variant group; "" in a collection older than the field
+    locale: str = ""
+    version: int = 0
+    updated_at_ms: int = 0
 
 
 @dataclass(frozen=True)

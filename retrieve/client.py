@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 
 from catalog_search.core.errors import CatalogError
-from catalog_search.retrieve.domain import CategoryFilter, SearchFilters, SearchResponse
+from catalog_search.retrieve.domain import CategoryFilter, FacetRequest, SearchFilters, SearchResponse
 from catalog_search.retrieve.proto import search_pb2 as pb
 from catalog_search.retrieve.reranking import RerankResponse
 from catalog_search.retrieve.servicer import (BACKEND_ERROR_KEY, SERVICE_NAME, filters_to_proto, rerank_response_from_proto,
@@ -86,15 +86,23 @@ class SearchClient:
                brands: Iterable[str] | str = (), price_min: float | None = None, price_max: float | None = None,
                in_stock_only: bool = False, locale: str | None = None, tenant: str | None = None,
                rerank: bool = True, candidates: int | None = None, instruction: str | None = None,
-               timeout_s: float | None = None) -> SearchResponse:
+               fusion: str | None = None, alpha: float | None = None, retrievers: str | None = None,
+               group_by: str | None = None, facets: Iterable[str | FacetRequest] = (), page_size: int = 0,
+               page_token: str = "", sort: str | None = None, timeout_s: float | None = None) -> SearchResponse:
         """Search; ``categories`` given as "A > B" match that path and below, ``CategoryFilter`` objects as set.
 
-        ``top_k=0`` and ``candidates=None`` mean the server's defaults. Raises ``InvalidSearch``,
-        ``SearchUnavailable`` (after the retries) or ``SearchError``.
+        ``top_k=0``, ``candidates=None``, ``fusion=None``, ``alpha=None``, ``retrievers=None`` and ``sort=None``
+        mean the server's defaults (``retrievers``: both, ``sort``: relevance). ``group_by="group_id"`` folds
+        variants into one hit per group; ``facets`` are ``FacetRequest``s or their text form (``parse_facet``:
+        "brand", "category:2", "price:25,50,100"); ``page_size`` > 0 pages the result set, ``page_token`` is the
+        previous answer's ``next_page_token``. Raises ``InvalidSearch``, ``SearchUnavailable`` (after the retries)
+        or ``SearchError``.
         """
         request = build_request(query, top_k=top_k, categories=categories, brands=brands, price_min=price_min,
                                 price_max=price_max, in_stock_only=in_stock_only, locale=locale, tenant=tenant,
-                                rerank=rerank, candidates=candidates, instruction=instruction)
+                                rerank=rerank, candidates=candidates, instruction=instruction, fusion=fusion,
+                                alpha=alpha, retrievers=retrievers, group_by=group_by, facets=facets,
+                                page_size=page_size, page_token=page_token, sort=sort)
         return response_from_proto(self._call(request, self.timeout_s if timeout_s is None else timeout_s))
 
     def rerank(self, query: str, documents: Iterable[str], *, instruction: str | None = None,
@@ -159,10 +167,13 @@ class SearchClient:
 def build_request(query: str, *, top_k: int = 10, categories: Iterable[str | CategoryFilter] | str = (),
                   brands: Iterable[str] | str = (), price_min: float | None = None, price_max: float | None = None,
                   in_stock_only: bool = False, locale: str | None = None, tenant: str | None = None,
-                  rerank: bool = True, candidates: int | None = None,
-                  instruction: str | None = None) -> pb.SearchRequest:
+                  rerank: bool = True, candidates: int | None = None, instruction: str | None = None,
+                  fusion: str | None = None, alpha: float | None = None, retrievers: str | None = None,
+                  group_by: str | None = None, facets: Iterable[str | FacetRequest] = (), page_size: int = 0,
+                  page_token: str = "", sort: str | None = None) -> pb.SearchRequest:
     """The wire request for ``SearchClient.search``'s arguments. Values the wire cannot carry raise ``InvalidSearch``
-    (negative counts, text that is not UTF-8); everything else is validated by the server."""
+    (negative counts, text that is not UTF-8, a facet text that does not parse); everything else is validated by
+    the server."""
     if isinstance(categories, (str, CategoryFilter)):
         categories = (categories,)
     if isinstance(brands, str):
@@ -170,7 +181,13 @@ def build_request(query: str, *, top_k: int = 10, categories: Iterable[str | Cat
     cats = tuple(c if isinstance(c, CategoryFilter) else CategoryFilter(path=c, prefix=True) for c in categories)
     filters = SearchFilters(categories=cats, brands=tuple(brands), price_min=price_min, price_max=price_max,
                             in_stock_only=bool(in_stock_only), locale=locale or None, tenant=tenant or None)
-    texts = {"query": query, "locale": locale, "tenant": tenant, "instruction": instruction,
+    if isinstance(facets, (str, FacetRequest)):
+        facets = (facets,)
+    specs = tuple(f if isinstance(f, FacetRequest) else parse_facet(f, where=f"facets[{i}]")
+                  for i, f in enumerate(facets))
+    texts = {"query": query, "locale": locale, "tenant": tenant, "instruction": instruction, "fusion": fusion,
+             "retrievers": retrievers, "group_by": group_by, "page_token": page_token, "sort": sort,
+             **{f"facets[{i}].field": f.field for i, f in enumerate(specs)},
              **{f"filters.categories[{i}]": c.path for i, c in enumerate(cats)},
              **{f"filters.brands[{i}]": b for i, b in enumerate(filters.brands)}}
     for name, text in texts.items():
@@ -182,17 +199,26 @@ def build_request(query: str, *, top_k: int = 10, categories: Iterable[str | Cat
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidSearch(f"{name}: not valid Unicode text (lone surrogate)") from None
-    for name, value in (("top_k", top_k), ("candidates", candidates)):
+    for name, value in (("top_k", top_k), ("candidates", candidates), ("page_size", page_size),
+                        *((f"facets[{i}].level", f.level) for i, f in enumerate(specs)),
+                        *((f"facets[{i}].size", f.size) for i, f in enumerate(specs))):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or not 0 <= value <= _UINT32_MAX):
             raise InvalidSearch(f"{name}: must be a non-negative integer, got {value!r}")
-    for name, value in (("price_min", price_min), ("price_max", price_max)):
+    numbers = [(f"filters.{n}", v) for n, v in (("price_min", price_min), ("price_max", price_max))]
+    numbers += [("alpha", alpha), *((f"facets[{i}].ranges", e) for i, f in enumerate(specs) for e in f.ranges)]
+    for name, value in numbers:
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise InvalidSearch(f"filters.{name}: must be a number, got {value!r}")
+            raise InvalidSearch(f"{name}: must be a number, got {value!r}")
     msg = pb.SearchRequest(query=query, top_k=top_k, filters=filters_to_proto(filters), rerank=rerank,
-                           candidates=candidates or 0)
+                           candidates=candidates or 0, fusion=fusion or "", retrievers=retrievers or "",
+                           group_by=group_by or "", page_size=page_size, page_token=page_token, sort=sort or "",
+                           facets=[pb.FacetRequest(field=f.field, level=f.level, ranges=[float(e) for e in f.ranges],
+                                                   size=f.size) for f in specs])
     if instruction is not None:
         msg.instruction = instruction
+    if alpha is not None:
+        msg.alpha = float(alpha)
     return msg
 
 
@@ -226,21 +252,57 @@ def _backend_error(exc: grpc.RpcError) -> str | None:
     return None
 
 
+def parse_facet(text: str, *, where: str = "facet") -> FacetRequest:
+    """A facet in text form: ``brand``, ``in_stock``, ``locale``, ``category`` or ``category:LEVEL``, ``price`` or
+    ``price:EDGE,EDGE,...`` (ascending bucket edges). The server validates names, levels and edges."""
+    if not isinstance(text, str):
+        raise InvalidSearch(f"{where}: must be a string or FacetRequest, got {type(text).__name__}")
+    field, _, arg = text.strip().partition(":")
+    if not arg:
+        return FacetRequest(field=field)
+    if field == "category":
+        try:
+            return FacetRequest(field=field, level=int(arg))
+        except ValueError:
+            raise InvalidSearch(f"{where}: category level must be an integer, got {arg!r}") from None
+    if field == "price":
+        try:
+            return FacetRequest(field=field, ranges=tuple(float(e) for e in arg.split(",") if e.strip()))
+        except ValueError:
+            raise InvalidSearch(f"{where}: price ranges must be comma-separated numbers, got {arg!r}") from None
+    raise InvalidSearch(f"{where}: only category:LEVEL and price:EDGES take an argument, got {text!r}")
+
+
 # ------------------------------------------------------------------------------------------- JSON (the CLI's --json)
 
 def response_to_dict(resp: SearchResponse) -> dict[str, Any]:
-    """JSON-ready form (the CLI's ``--json``)."""
-    return {
-        "hits": [{"rank": i, "sku": h.sku, "title": h.title, "brand": h.brand, "category": h.category,
+    """JSON-ready form (the CLI's ``--json``): ``hits`` (each with ``group_id`` and ``variant_count``; grouped
+    answers list ``variant_skus``), ``facets`` by name (``{"brand": [{"value": "Sony", "count": 3}, ...]}``; price
+    buckets add ``from``/``to``), ``next_page_token`` and, for shaped requests, ``result_set``."""
+    offset = resp.result_set.offset if resp.result_set is not None else 0
+    out: dict[str, Any] = {
+        "hits": [{"rank": offset + i, "sku": h.sku, "title": h.title, "brand": h.brand, "category": h.category,
                   "price": h.price, "currency": h.currency, "in_stock": h.in_stock, "score": h.score,
                   "scores": {"dense": h.scores.dense, "bm25": h.scores.bm25, "fused": h.scores.fused,
-                             "rerank": h.scores.rerank}}
+                             "rerank": h.scores.rerank},
+                  "group_id": h.group_id, "variant_count": h.variant_count,
+                  **({"variant_skus": list(h.variant_skus)} if h.variant_count else {})}
                  for i, h in enumerate(resp.hits, 1)],
+        "facets": {f.name: [{"value": v.value, "count": v.count,
+                             **({"from": v.low, "to": v.high} if v.low is not None else {})} for v in f.values]
+                   for f in resp.facets},
+        "next_page_token": resp.next_page_token,
         "degraded": resp.degraded,
         "degraded_reason": resp.degraded_reason,
         "timings_ms": resp.timings_ms,
         "models": resp.models,
     }
+    if resp.result_set is not None:
+        r = resp.result_set
+        out["result_set"] = {"depth": r.depth, "products": r.products, "size": r.size, "offset": r.offset,
+                             "sort": r.sort, "group_by": r.group_by, "description": r.description,
+                             "facets_own_filter_removed": [f.name for f in resp.facets if f.own_filter_removed]}
+    return out
 
 
 def response_to_json(resp: SearchResponse) -> str:

@@ -14,13 +14,18 @@ from typing import Any
 
 from catalog_search.core import limits
 from catalog_search.core.product import category_levels
-from catalog_search.retrieve.domain import MAX_CANDIDATES, MAX_TOP_K, InvalidRequest, SearchFilters, SearchRequest
+from catalog_search.retrieve.domain import (MAX_CANDIDATES, MAX_TOP_K, FacetRequest, InvalidRequest, SearchFilters,
+                                            SearchRequest)
+from catalog_search.retrieve.facets import FACET_FIELDS, MAX_FACET_SIZE, MAX_FACETS, check_edges
+from catalog_search.retrieve.paging import TOKEN_MAX_CHARS
+from catalog_search.retrieve.sorting import SORTS
 
 QUERY_MAX_BYTES = 2_048
 INSTRUCTION_MAX_BYTES = 2_048
 MAX_FILTER_VALUES = 64          # categories / brands per request
 FUSIONS = ("rrf", "weighted")
 RETRIEVERS = ("both", "dense", "bm25")
+GROUP_BY = ("group_id",)
 
 
 def _text(field: str, value: Any, max_bytes: int, *, allow_newlines: bool = False) -> str:
@@ -114,3 +119,36 @@ def validate_request(req: SearchRequest) -> None:
                                   or not 0.0 <= req.alpha <= 1.0):
         raise InvalidRequest("alpha", f"must be a number between 0 and 1, got {req.alpha!r}")
     validate_filters(req.filters)
+    if req.sort not in SORTS:
+        raise InvalidRequest("sort", f"must be one of {', '.join(SORTS)}, got {req.sort!r}")
+    if req.group_by is not None and req.group_by not in GROUP_BY:
+        raise InvalidRequest("group_by", f"must be {' or '.join(GROUP_BY)} (or unset), got {req.group_by!r}")
+    _int_in("page_size", req.page_size, 0, MAX_TOP_K)
+    if not isinstance(req.page_token, str) or len(req.page_token) > TOKEN_MAX_CHARS:
+        raise InvalidRequest("page_token", "is not a page token of this service")
+    validate_facets(req.facets)
+
+
+def validate_facets(facets: tuple[FacetRequest, ...]) -> None:
+    if len(_values("facets", facets)) > MAX_FACETS:
+        raise InvalidRequest("facets", f"has {len(facets)} facets, at most {MAX_FACETS} allowed")
+    names: set[str] = set()
+    for i, spec in enumerate(facets):
+        where = f"facets[{i}]"
+        if not isinstance(spec, FacetRequest):
+            raise InvalidRequest(where, f"must be a FacetRequest, not {type(spec).__name__}")
+        if spec.field not in FACET_FIELDS:
+            raise InvalidRequest(f"{where}.field", f"must be one of {', '.join(FACET_FIELDS)}, got {spec.field!r}")
+        if spec.field == "category":
+            _int_in(f"{where}.level", spec.level, 1, limits.CATEGORY_MAX_LEVELS)
+        elif spec.level != 1:
+            raise InvalidRequest(f"{where}.level", f"only category facets have levels (got {spec.level!r})")
+        if spec.ranges and spec.field != "price":
+            raise InvalidRequest(f"{where}.ranges", "only price facets have ranges")
+        problem = check_edges(_values(f"{where}.ranges", spec.ranges))
+        if problem:
+            raise InvalidRequest(f"{where}.ranges", problem)
+        _int_in(f"{where}.size", spec.size, 1, MAX_FACET_SIZE)
+        if spec.name in names:
+            raise InvalidRequest(f"{where}.field", f"facet {spec.name!r} is asked for twice")
+        names.add(spec.name)

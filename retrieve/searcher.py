@@ -20,7 +20,11 @@ One search, in order (each stage timed in ``timings_ms``):
 7. ``hydrate`` (exact path only): the fields of pool hits the exact scan returned without them (re-checked against
    the filter, so a product deleted meanwhile is dropped); ``rerank``: ``RerankStage.run`` on the ``embed_text``s
    (never raises: degrades);
-8. the final ``top_k``.
+8. the final ``top_k``; or, for a grouped, faceted, paged or sorted request (``req.shaped``), the answer cut from
+   its result set by ``retrieve.results.shape``: the pool is then ``result_depth`` products deep (at least the
+   request's ``candidates``, which alone are reranked), so that ``top_k`` groups fill even when groups have several
+   variants; a facet whose own filter is set gets one more retrieval (steps 3-6) without that filter (``facets``
+   timing).
 
 The store is any ``core.store.SearchStore`` (Milvus in production, in memory in unit tests); its failures are
 ``StoreError`` (mapped once in the adapter); when the caller's deadline has passed before a store call the search
@@ -45,8 +49,11 @@ from catalog_search.core.cache import TTLCache
 from catalog_search.core.store import Ranked, SearchStore, StoredHit
 from catalog_search.retrieve.domain import Fusion, Hit, SearchRequest, SearchResponse, StageScores
 from catalog_search.retrieve.exact import cosine_ranked
+from catalog_search.retrieve.facets import without_own_filter
 from catalog_search.retrieve.filters import validate_request
 from catalog_search.retrieve.fusion import Candidate, rrf, weighted
+from catalog_search.retrieve.paging import Cursor, PageTokens
+from catalog_search.retrieve.results import shape
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +76,10 @@ class _Clock:
         if left <= 0:
             raise StoreError(f"deadline exceeded before {stage}", retriable=True)
         return min(self._cap, left)
+
+    def child(self) -> "_Clock":
+        """A clock on the same deadline whose stage timings stay its own (a sub-search timed as one stage)."""
+        return _Clock(self._time_left, self._cap)
 
     def time_left(self) -> float | None:
         return None if self._time_left is None else self._time_left()
@@ -96,9 +107,9 @@ class Searcher:
                  fusion: Fusion = "weighted", alpha: float = 0.35,
                  exact_threshold: int = 2000, cache: TTLCache[np.ndarray] | None = None,
                  query_instruction: str = DEFAULT_QUERY_INSTRUCTION, query_template: str = QWEN3_QUERY_TEMPLATE,
-                 alias_ttl_s: float = 5.0) -> None:
-        if candidates < 1 or exact_threshold < 0:
-            raise ValueError("candidates must be >= 1 and exact_threshold >= 0")
+                 alias_ttl_s: float = 5.0, result_depth: int = 200, page_tokens: PageTokens | None = None) -> None:
+        if candidates < 1 or exact_threshold < 0 or result_depth < 1:
+            raise ValueError("candidates and result_depth must be >= 1 and exact_threshold >= 0")
         if fusion not in ("rrf", "weighted") or not 0.0 <= alpha <= 1.0:
             raise ValueError("fusion must be rrf or weighted and alpha between 0 and 1")
         self.fusion: Fusion = fusion
@@ -112,6 +123,8 @@ class Searcher:
         self.query_instruction = query_instruction
         self.query_template = query_template
         self.alias_ttl_s = alias_ttl_s
+        self.result_depth = min(result_depth, store.max_limit)
+        self.page_tokens = page_tokens or PageTokens()
         self._alias: tuple[str, float] | None = None
         self._lock = threading.Lock()
 
@@ -160,56 +173,29 @@ class Searcher:
     # -- search -------------------------------------------------------------------------------------------------
     def search(self, req: SearchRequest, *, time_left_s: Callable[[], float] | None = None) -> SearchResponse:
         validate_request(req)
+        cursor = self.page_tokens.decode(req.page_token, req) if req.page_token else None   # before any backend
         clock = _Clock(time_left_s, float(self.store.timeout_s))
         models = {"embedding": self.embedder.model_id, "reranker": "none"}
         try:
             collection = self.collection()
-            return self._search(req, req.filters, collection, clock, models)
+            return self._search(req, req.filters, collection, clock, models, cursor)
         except StoreError:
             self.forget_alias()          # e.g. a reindex dropped the old collection: resolve again next time
             raise
 
     def _search(self, req: SearchRequest, filters: SearchFilters, collection: str, clock: _Clock,
-                models: dict[str, str]) -> SearchResponse:
+                models: dict[str, str], cursor: Cursor | None = None) -> SearchResponse:
         store = self.store
+        if req.shaped:               # the result set: deep enough that top_k groups fill (README, result depth)
+            depth = max(self.result_depth, req.candidates, req.page_size or req.top_k)
+        else:
+            depth = max(self.candidates, req.candidates, req.top_k)
+        found = self._fused(req, filters, collection, clock, depth)
+        if found is None:
+            return self._answer(req, [], {}, None, "", clock, models, cursor, depth, collection)
+        fused, rows, vector = found
         t = time.perf_counter()
-        depth = max(self.candidates, req.candidates, req.top_k)
-        is_exact = False
-        if not store.dense_is_exact(collection):
-            # an approximate index (HNSW) can miss matches of a selective filter: count them, and scan them exactly
-            count = store.count_matching(collection, filters, timeout=clock.timeout("count"))
-            t = clock.stage("count", t)
-            if count == 0:
-                return SearchResponse(hits=[], timings_ms=clock.done(), models=models)
-            is_exact = count <= self.exact_threshold
-            depth = count if is_exact else depth
-        # else: a brute-force index (Milvus Lite's FLAT) returns the exact best matches of any filter by itself
-
-        use_dense, use_bm25 = req.retrievers != "bm25", req.retrievers != "dense"
-        vector = None
-        if use_dense:
-            vector = self.embed_query(req.query, req.instruction)
-            t = clock.stage("embed", t)
-        rows: dict[str, StoredHit] = {}
-        if is_exact:
-            dense, sparse = self._exact_retrieve(req, filters, collection, clock, vector, depth)
-            t = time.perf_counter()
-        else:
-            # both retrievers in one store call, hit fields included: no separate hydrate trip
-            found = store.retrieve(collection, filters, vector=vector, text=req.query if use_bm25 else None,
-                                   limit=depth, with_text=req.rerank, timeout=clock.timeout("retrieve"))
-            dense, sparse, rows = found.dense, found.bm25, found.hits
-            clock.timings.update(found.timings_ms)
-            t = time.perf_counter()
-
-        if not (use_dense and use_bm25):          # one retriever alone: its own order (RRF of one list)
-            fused = rrf({"dense": dense} if use_dense else {"bm25": sparse})
-        elif (req.fusion or self.fusion) == "rrf":
-            fused = rrf({"dense": dense, "bm25": sparse})
-        else:
-            fused = weighted(dense, sparse, self.alpha if req.alpha is None else req.alpha)
-        pool = fused[: max(req.candidates, req.top_k) if req.rerank else req.top_k]
-        t = clock.stage("fuse", t)
+        pool = fused[: depth if req.shaped else max(req.candidates, req.top_k) if req.rerank else req.top_k]
 
         missing = [c.sku for c in pool if c.sku not in rows]
         if missing:                               # the exact path's dense hits come without their fields
@@ -227,9 +213,97 @@ class Searcher:
             rerank_scores = outcome.scores
             if outcome.model_id != "none":            # no reranker configured: no rerank stage to time
                 clock.stage("rerank", t)
-        hits = _hits(pool, rows, rerank_scores)[: req.top_k]
-        return SearchResponse(hits=hits, degraded=bool(degraded_reason), degraded_reason=degraded_reason,
-                              timings_ms=clock.done(), models=models)
+        hits = _hits(pool, rows, rerank_scores)
+        return self._answer(req, hits, rows, rerank_scores, degraded_reason, clock, models, cursor, depth, collection,
+                            vector)
+
+    def _answer(self, req: SearchRequest, hits: list[Hit], rows: dict[str, StoredHit], rerank: list[float] | None,
+                degraded_reason: str, clock: _Clock, models: dict[str, str], cursor: Cursor | None, depth: int,
+                collection: str, vector: np.ndarray | None = None) -> SearchResponse:
+        """The response: the top ``top_k`` hits, or the shaped answer (groups, facets, page) of the result set."""
+        if not req.shaped:
+            return SearchResponse(hits=hits[: req.top_k], degraded=bool(degraded_reason),
+                                  degraded_reason=degraded_reason, timings_ms=clock.done(), models=models)
+        t = time.perf_counter()
+        pools = self._facet_pools(req, collection, clock, depth, vector) if req.facets else {}
+        if pools:
+            t = clock.stage("facets", t)
+        if req.group_by and any(not rows[h.sku].group_id for h in hits):
+            degraded_reason = "; ".join(filter(None, [degraded_reason, (
+                f"group_id: collection {collection!r} predates variant groups, so every product is its own group "
+                "(build a current one with `catalog-search reindex`)")]))
+        shaped = shape(req, [(h, rows[h.sku]) for h in hits], depth=depth, tokens=self.page_tokens, cursor=cursor,
+                       facet_pools=pools, reranked=len(rerank) if rerank is not None else 0)
+        clock.stage("shape", t)
+        return SearchResponse(hits=shaped.hits, degraded=bool(degraded_reason), degraded_reason=degraded_reason,
+                              timings_ms=clock.done(), models=models, facets=shaped.facets,
+                              next_page_token=shaped.next_page_token, result_set=shaped.result_set)
+
+    def _facet_pools(self, req: SearchRequest, collection: str, clock: _Clock, depth: int,
+                     vector: np.ndarray | None) -> dict[str, list[StoredHit]]:
+        """For each facet whose own filter is set: the result set of the request without that filter (fused, not
+        reranked: counting needs membership only), as stored rows."""
+        pools: dict[str, list[StoredHit]] = {}
+        for spec in req.facets:
+            filters = without_own_filter(req.filters, spec.field)
+            if filters is None:
+                continue
+            inner = clock.child()                                 # its stages are timed as one "facets" stage
+            found = self._fused(req, filters, collection, inner, depth, vector=vector, with_text=False)
+            if found is None:
+                pools[spec.name] = []
+                continue
+            fused, rows, _ = found
+            pool = fused[:depth]
+            missing = [c.sku for c in pool if c.sku not in rows]
+            if missing:
+                rows.update(self.store.hydrate(collection, filters, missing, timeout=inner.timeout("hydrate")))
+            pools[spec.name] = [rows[c.sku] for c in pool if c.sku in rows]
+        return pools
+
+    def _fused(self, req: SearchRequest, filters: SearchFilters, collection: str, clock: _Clock, depth: int, *,
+               vector: np.ndarray | None = None, with_text: bool | None = None
+               ) -> tuple[list[Candidate], dict[str, StoredHit], np.ndarray | None] | None:
+        """Steps 3-6: the fused candidates of ``filters`` (each retriever ``depth`` deep), the hit fields the
+        retrieval returned and the query vector; None when an exact count says nothing matches."""
+        store = self.store
+        t = time.perf_counter()
+        is_exact = False
+        if not store.dense_is_exact(collection):
+            # an approximate index (HNSW) can miss matches of a selective filter: count them, and scan them exactly
+            count = store.count_matching(collection, filters, timeout=clock.timeout("count"))
+            t = clock.stage("count", t)
+            if count == 0:
+                return None
+            is_exact = count <= self.exact_threshold
+            depth = count if is_exact else depth
+        # else: a brute-force index (Milvus Lite's FLAT) returns the exact best matches of any filter by itself
+
+        use_dense, use_bm25 = req.retrievers != "bm25", req.retrievers != "dense"
+        if use_dense and vector is None:
+            vector = self.embed_query(req.query, req.instruction)
+            t = clock.stage("embed", t)
+        rows: dict[str, StoredHit] = {}
+        if is_exact:
+            dense, sparse = self._exact_retrieve(req, filters, collection, clock, vector, depth)
+            t = time.perf_counter()
+        else:
+            # both retrievers in one store call, hit fields included: no separate hydrate trip
+            found = store.retrieve(collection, filters, vector=vector, text=req.query if use_bm25 else None,
+                                   limit=depth, with_text=req.rerank if with_text is None else with_text,
+                                   timeout=clock.timeout("retrieve"))
+            dense, sparse, rows = found.dense, found.bm25, found.hits
+            clock.timings.update(found.timings_ms)
+            t = time.perf_counter()
+
+        if not (use_dense and use_bm25):          # one retriever alone: its own order (RRF of one list)
+            fused = rrf({"dense": dense} if use_dense else {"bm25": sparse})
+        elif (req.fusion or self.fusion) == "rrf":
+            fused = rrf({"dense": dense, "bm25": sparse})
+        else:
+            fused = weighted(dense, sparse, self.alpha if req.alpha is None else req.alpha)
+        clock.stage("fuse", t)
+        return fused, rows, vector
 
     def _exact_retrieve(self, req: SearchRequest, filters: SearchFilters, collection: str, clock: _Clock,
                         vector: np.ndarray | None, depth: int) -> tuple[Ranked, Ranked]:
@@ -272,5 +346,5 @@ def _hits(pool: list[Candidate], rows: dict[str, StoredHit], rerank: list[float]
         out.append(Hit(sku=c.sku, title=row.title, brand=row.brand, category=row.category,
                        price=row.price, currency=row.currency, in_stock=row.in_stock,
                        score=c.fused if r is None else r,
-                       scores=StageScores(dense=c.dense, bm25=c.bm25, fused=c.fused, rerank=r)))
+                       scores=StageScores(dense=c.dense, bm25=c.bm25, fused=c.fused, rerank=r), group_id=row.group_id))
     return out

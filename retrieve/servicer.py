@@ -28,8 +28,9 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from catalog_search.core.errors import BackendError
-from catalog_search.retrieve.domain import (CategoryFilter, Hit, InvalidRequest, SearchFilters, SearchRequest, SearchResponse,
-                             StageScores)
+from catalog_search.retrieve.domain import (DEFAULT_FACET_SIZE, CategoryFilter, Facet, FacetRequest, FacetValue, Hit,
+                                            InvalidRequest, ResultSet, SearchFilters, SearchRequest, SearchResponse,
+                                            StageScores)
 from catalog_search.retrieve.proto import search_pb2 as pb
 from catalog_search.retrieve.reranking import (DocumentReranker, NoReranker, RerankedDocument, RerankRequest,
                                                RerankResponse)
@@ -66,7 +67,32 @@ def request_from_proto(msg: pb.SearchRequest, *, default_candidates: int) -> Sea
         rerank=msg.rerank if msg.HasField("rerank") else True,
         candidates=msg.candidates or default_candidates,
         instruction=msg.instruction if msg.HasField("instruction") else None,
+        fusion=msg.fusion or None,                              # type: ignore[arg-type]  (validated later)
+        alpha=msg.alpha if msg.HasField("alpha") else None,
+        retrievers=msg.retrievers or "both",                    # type: ignore[arg-type]
+        group_by=msg.group_by or None,
+        facets=tuple(FacetRequest(field=f.field, level=f.level or 1, ranges=tuple(f.ranges),
+                                  size=f.size or DEFAULT_FACET_SIZE) for f in msg.facets),
+        page_size=msg.page_size,
+        page_token=msg.page_token,
+        sort=msg.sort or "relevance",                           # type: ignore[arg-type]
     )
+
+
+def request_to_proto(req: SearchRequest) -> pb.SearchRequest:
+    """Domain -> wire (what the typed client sends); defaults become the wire's empty values."""
+    msg = pb.SearchRequest(query=req.query, top_k=req.top_k, filters=filters_to_proto(req.filters), rerank=req.rerank,
+                           candidates=req.candidates, fusion=req.fusion or "",
+                           retrievers="" if req.retrievers == "both" else req.retrievers, group_by=req.group_by or "",
+                           facets=[pb.FacetRequest(field=f.field, level=f.level, ranges=list(f.ranges), size=f.size)
+                                   for f in req.facets],
+                           page_size=req.page_size, page_token=req.page_token,
+                           sort="" if req.sort == "relevance" else req.sort)
+    if req.instruction is not None:
+        msg.instruction = req.instruction
+    if req.alpha is not None:
+        msg.alpha = req.alpha
+    return msg
 
 
 def filters_to_proto(filters: SearchFilters) -> pb.SearchFilters:
@@ -85,7 +111,12 @@ def filters_to_proto(filters: SearchFilters) -> pb.SearchFilters:
 
 def response_to_proto(resp: SearchResponse) -> pb.SearchResponse:
     msg = pb.SearchResponse(hits=[_hit_to_proto(h) for h in resp.hits], degraded=resp.degraded,
-                            degraded_reason=resp.degraded_reason)
+                            degraded_reason=resp.degraded_reason, facets=[_facet_to_proto(f) for f in resp.facets],
+                            next_page_token=resp.next_page_token)
+    if resp.result_set is not None:
+        r = resp.result_set
+        msg.result_set.CopyFrom(pb.ResultSet(depth=r.depth, products=r.products, size=r.size, offset=r.offset,
+                                             sort=r.sort, group_by=r.group_by, description=r.description))
     msg.timings_ms.update({str(k): float(v) for k, v in resp.timings_ms.items()})
     msg.models.update({str(k): str(v) for k, v in resp.models.items()})
     return msg
@@ -99,13 +130,38 @@ def _hit_to_proto(hit: Hit) -> pb.Hit:
         if value is not None:
             setattr(scores, name, float(value))
     return pb.Hit(sku=hit.sku, title=hit.title, brand=hit.brand, category=hit.category, price=float(hit.price),
-                  currency=hit.currency, in_stock=hit.in_stock, score=float(hit.score), scores=scores)
+                  currency=hit.currency, in_stock=hit.in_stock, score=float(hit.score), scores=scores,
+                  group_id=hit.group_id, variant_count=hit.variant_count, variant_skus=list(hit.variant_skus))
+
+
+def _facet_to_proto(facet: Facet) -> pb.Facet:
+    values = []
+    for v in facet.values:
+        value = pb.FacetValue(value=v.value, count=v.count)
+        if v.low is not None:
+            value.low = v.low
+        if v.high is not None:
+            value.high = v.high
+        values.append(value)
+    return pb.Facet(field=facet.field, level=facet.level, values=values, counted=facet.counted,
+                    own_filter_removed=facet.own_filter_removed)
 
 
 def response_from_proto(msg: pb.SearchResponse) -> SearchResponse:
+    r = msg.result_set
+    result_set = ResultSet(depth=r.depth, products=r.products, size=r.size, offset=r.offset, sort=r.sort,
+                           group_by=r.group_by, description=r.description) if msg.HasField("result_set") else None
     return SearchResponse(hits=[_hit_from_proto(h) for h in msg.hits], degraded=msg.degraded,
                           degraded_reason=msg.degraded_reason, timings_ms=dict(msg.timings_ms),
-                          models=dict(msg.models))
+                          models=dict(msg.models), facets=tuple(_facet_from_proto(f) for f in msg.facets),
+                          next_page_token=msg.next_page_token, result_set=result_set)
+
+
+def _facet_from_proto(msg: pb.Facet) -> Facet:
+    values = tuple(FacetValue(value=v.value, count=v.count, low=v.low if v.HasField("low") else None,
+                              high=v.high if v.HasField("high") else None) for v in msg.values)
+    return Facet(field=msg.field, level=msg.level, values=values, counted=msg.counted,
+                 own_filter_removed=msg.own_filter_removed)
 
 
 def _hit_from_proto(msg: pb.Hit) -> Hit:
@@ -116,7 +172,8 @@ def _hit_from_proto(msg: pb.Hit) -> Hit:
 
     return Hit(sku=msg.sku, title=msg.title, brand=msg.brand, category=msg.category, price=msg.price,
                currency=msg.currency, in_stock=msg.in_stock, score=msg.score,
-               scores=StageScores(dense=opt("dense"), bm25=opt("bm25"), fused=s.fused, rerank=opt("rerank")))
+               scores=StageScores(dense=opt("dense"), bm25=opt("bm25"), fused=s.fused, rerank=opt("rerank")),
+               group_id=msg.group_id, variant_count=msg.variant_count, variant_skus=tuple(msg.variant_skus))
 
 
 # ---------------------------------------------------------------------------------------------------------- rerank

@@ -58,6 +58,7 @@ def product_to_row(p: Product, *, dim: int, collection: str) -> dict[str, Any]:
         S.DELETED: bool(p.deleted),
         S.TEXT_HASH: p.text_hash,
         S.UPDATED_AT_MS: int(p.updated_at_ms),
+        S.GROUP_ID: p.group,                  # a product without a group is its own group
         S.DENSE: vector,
     }
 
@@ -84,5 +85,6 @@ def row_to_product(row: dict[str, Any]) -> Product:
         text_hash=row.get(S.TEXT_HASH, ""),
         embedded_text=row.get(S.EMBED_TEXT, ""),
         updated_at_ms=int(row.get(S.UPDATED_AT_MS, 0)),
+        group_id=row.get(S.GROUP_ID) or "",   # absent in collections older than the field
         vector=np.asarray(row[S.DENSE], dtype=np.float32),
     )

@@ -28,12 +28,15 @@ def collection_dim(client: Any, name: str, timeout: float) -> int | None:
         return S.dense_dim(client.describe_collection(name, timeout=timeout, **NO_CLIENT_RETRY))
 
 
-def iter_rows(client: Any, name: str, *, page_rows: int, timeout: float, lite: bool) -> Iterator[list[Product]]:
-    """Every row of ``name`` (tombstones too, dense vector included) through a query iterator, page by page."""
+def iter_rows(client: Any, name: str, *, page_rows: int, timeout: float, lite: bool,
+              missing: frozenset[str] = frozenset()) -> Iterator[list[Product]]:
+    """Every row of ``name`` (tombstones too, dense vector included) through a query iterator, page by page;
+    ``missing``: fields the collection predates, not asked for."""
+    fields = [f for f in S.PRODUCT_FIELDS if f not in missing]
     with mapped(f"read {name}"):
         try:
             iterator = client.query_iterator(name, batch_size=page_rows, filter="",
-                                             output_fields=[*S.PRODUCT_FIELDS, S.DENSE], timeout=timeout,
+                                             output_fields=[*fields, S.DENSE], timeout=timeout,
                                              consistency_level="Strong")
         except Exception as exc:
             if lite and is_lite_empty_result(exc):     # Lite 2.5.1: an empty collection raises at the first page

@@ -40,6 +40,7 @@ VERSION = "version"
 DELETED = "deleted"
 TEXT_HASH = "text_hash"
 UPDATED_AT_MS = "updated_at_ms"
+GROUP_ID = "group_id"
 DENSE = "dense"
 SPARSE = "sparse"
 BM25_FUNCTION = "embed_text_bm25"
@@ -47,7 +48,11 @@ BM25_FUNCTION = "embed_text_bm25"
 # Scalar fields returned by ``fetch`` (everything but the two vectors and the derived ``category_levels``), plus the
 # dense vector. ``embed_text`` comes back too: a row copied as it is (reindex) keeps the text its vector was made of.
 PRODUCT_FIELDS: tuple[str, ...] = (SKU, TENANT, LOCALE, TITLE, DESCRIPTION, EMBED_TEXT, BRAND, CATEGORY, PRICE,
-                                   CURRENCY, IN_STOCK, ATTRIBUTES, VERSION, DELETED, TEXT_HASH, UPDATED_AT_MS)
+                                   CURRENCY, IN_STOCK, ATTRIBUTES, VERSION, DELETED, TEXT_HASH, UPDATED_AT_MS,
+                                   GROUP_ID)
+# Fields added after the first collections were built: a collection created before them lacks them and is still
+# read and written (without them) until a reindex builds a current one (``catalog-search reindex``).
+LATER_FIELDS: tuple[str, ...] = (GROUP_ID,)
 
 # Dense similarity. COSINE keeps scores in [-1, 1] whatever the embedding server's normalisation; for the unit
 # vectors that Qwen3 / e5 return it ranks exactly like IP.
@@ -122,6 +127,7 @@ def build_schema(client: MilvusClient | type[MilvusClient] = MilvusClient, dim: 
     schema.add_field(DELETED, DataType.BOOL)
     schema.add_field(TEXT_HASH, DataType.VARCHAR, max_length=limits.TEXT_HASH_BYTES)
     schema.add_field(UPDATED_AT_MS, DataType.INT64)
+    schema.add_field(GROUP_ID, DataType.VARCHAR, max_length=limits.GROUP_ID_MAX_BYTES)   # variant group (= sku)
     schema.add_field(DENSE, DataType.FLOAT_VECTOR, dim=dim)
     schema.add_field(SPARSE, DataType.SPARSE_FLOAT_VECTOR)
     schema.add_function(Function(name=BM25_FUNCTION, function_type=FunctionType.BM25,

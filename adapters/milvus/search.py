@@ -23,7 +23,8 @@ from catalog_search.adapters.milvus.rows import in_filter
 from catalog_search.core.store import Ranked, Retrieved, StoredHit
 
 QUERY_LIMIT_MAX = 16_384          # Milvus' limit on query/search ``limit`` (topk)
-HIT_FIELDS: tuple[str, ...] = (S.SKU, S.TITLE, S.BRAND, S.CATEGORY, S.PRICE, S.CURRENCY, S.IN_STOCK, S.EMBED_TEXT)
+HIT_FIELDS: tuple[str, ...] = (S.SKU, S.TITLE, S.BRAND, S.CATEGORY, S.PRICE, S.CURRENCY, S.IN_STOCK, S.EMBED_TEXT,
+                               S.GROUP_ID, S.LOCALE, S.VERSION, S.UPDATED_AT_MS)
 
 
 def _query(client: Any, collection: str, expr: str, fields: list[str], limit: int, timeout: float,
@@ -55,9 +56,10 @@ def fetch_vectors(client: Any, collection: str, expr: str, *, limit: int,
     return skus, vectors
 
 
-def hit_fields(with_text: bool) -> list[str]:
-    """The output fields a search asks for: the display fields, plus ``embed_text`` when a reranker will read it."""
-    return list(HIT_FIELDS) if with_text else [f for f in HIT_FIELDS if f != S.EMBED_TEXT]
+def hit_fields(with_text: bool, missing: frozenset[str] = frozenset()) -> list[str]:
+    """The output fields a search asks for: the display fields, plus ``embed_text`` when a reranker will read it;
+    none the collection predates (``missing``)."""
+    return [f for f in HIT_FIELDS if f not in missing and (with_text or f != S.EMBED_TEXT)]
 
 
 def _search(client: Any, collection: str, data: list[Any], field: str, params: dict[str, Any], expr: str,
@@ -103,13 +105,13 @@ def bm25(client: Any, collection: str, expr: str, text: str, *, limit: int, time
 
 def retrieve(client: Any, collection: str, expr: str, *, vector: np.ndarray | None, text: str | None, limit: int,
              with_text: bool, timeout: float, pool: Executor | None = None,
-             params: dict[str, Any] | None = None) -> Retrieved:
+             params: dict[str, Any] | None = None, missing: frozenset[str] = frozenset()) -> Retrieved:
     """Dense and BM25 searches with the hit fields as ``output_fields`` (no hydrate trip).
 
     With ``pool`` the BM25 side runs there while this thread runs the dense side; without, one after the other;
     either way within one ``timeout``.
     """
-    fields = hit_fields(with_text)
+    fields = hit_fields(with_text, missing)
     deadline = time.monotonic() + timeout
     timings: dict[str, float] = {}
 
@@ -140,20 +142,24 @@ def retrieve(client: Any, collection: str, expr: str, *, vector: np.ndarray | No
     return Retrieved(dense=d[0], bm25=b[0], hits={**b[1], **d[1]}, timings_ms=timings)
 
 
-def hydrate(client: Any, collection: str, expr: str, skus: Sequence[str], *,
-            timeout: float) -> dict[str, StoredHit]:
-    """The hit fields of ``skus`` that still match ``expr`` (a product deleted meanwhile drops out)."""
+def hydrate(client: Any, collection: str, expr: str, skus: Sequence[str], *, timeout: float,
+            missing: frozenset[str] = frozenset()) -> dict[str, StoredHit]:
+    """The hit fields of ``skus`` that still match ``expr`` (a product deleted meanwhile drops out); ``missing``:
+    fields the collection predates (``MilvusStore.missing_fields``), not asked for."""
     if not skus:
         return {}
     where = f"{in_filter(S.SKU, list(skus))} and ({expr})"
-    rows = _query(client, collection, where, list(HIT_FIELDS), len(skus), timeout, "hydrate")
+    fields = hit_fields(True, missing)
+    rows = _query(client, collection, where, fields, len(skus), timeout, "hydrate")
     return {r[S.SKU]: _hit(r) for r in rows}
 
 
 def _hit(row: dict[str, Any]) -> StoredHit:
     return StoredHit(sku=row[S.SKU], title=row[S.TITLE], brand=row[S.BRAND], category=row[S.CATEGORY],
                      price=float(row[S.PRICE]), currency=row[S.CURRENCY], in_stock=bool(row[S.IN_STOCK]),
-                     embed_text=row.get(S.EMBED_TEXT))
+                     embed_text=row.get(S.EMBED_TEXT), group_id=row.get(S.GROUP_ID) or "",
+                     locale=row.get(S.LOCALE) or "", version=int(row.get(S.VERSION) or 0),
+                     updated_at_ms=int(row.get(S.UPDATED_AT_MS) or 0))
 
 
 def dense_index_type(client: Any, collection: str, timeout: float) -> str:

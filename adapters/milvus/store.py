@@ -85,6 +85,8 @@ class MilvusStore:
         self.index_setting = index
         self.hnsw_ef = hnsw_ef
         self._index_types: dict[str, str] = {}
+        self._missing: dict[str, frozenset[str]] = {}
+        self._warned_missing: set[str] = set()
         self.timeout_s = timeout_s
         self._client: Any = None
         self._pool: ThreadPoolExecutor | None = None
@@ -142,20 +144,45 @@ class MilvusStore:
         lite = self.is_lite
         c = self.client
         dense, t = self.dense_index, self.timeout_s
+        self._missing.pop(self.collection, None)
         with mapped(f"ensure_collection {self.collection}"):
             create_if_missing(c, self.collection, dim=self.dim, dense_index=dense, analyzer=self.analyzer,
                               timeout_s=t)
             check_catalog_collection(c, self.collection, dim=self.dim, analyzer=self.analyzer, timeout_s=t)
             ensure_indexes(c, self.collection, dense_index=dense, lite=lite, timeout_s=t)
             c.load_collection(self.collection, timeout=t, **NO_CLIENT_RETRY)
+        self._warn_missing(self.collection)
         if self.alias_target(self.alias) is None:
             self._create_alias_if_missing(self.alias, self.collection)
 
     def drop_collection(self, name: str | None = None) -> None:
         """Drop a physical collection (default: ours). Used by tests and by reindex clean-up."""
         c = self.client
+        self._missing.pop(name or self.collection, None)
         with mapped("drop_collection"):
             c.drop_collection(name or self.collection, timeout=self.timeout_s, **NO_CLIENT_RETRY)
+
+    def missing_fields(self, name: str) -> frozenset[str]:
+        """Fields of the current schema that collection ``name`` predates (``schema.LATER_FIELDS``, e.g.
+        ``group_id``): reads leave them out and writes drop them until a reindex builds a current collection.
+        Described once per collection (``ensure_collection`` and ``drop_collection`` forget it)."""
+        cached = self._missing.get(name)
+        if cached is None:
+            with mapped(f"describe {name}"):
+                present = S.field_names(self.client.describe_collection(name, timeout=self.timeout_s,
+                                                                       **NO_CLIENT_RETRY))
+            cached = self._missing[name] = frozenset(f for f in S.LATER_FIELDS if f not in present)
+        return cached
+
+    def _warn_missing(self, name: str) -> None:
+        missing = self.missing_fields(name)
+        if missing and name not in self._warned_missing:
+            self._warned_missing.add(name)
+            log.warning("collection %s predates the field(s) %s: it is read and written without them (variant "
+                        "groups are then single products); build a current one with `catalog-search reindex "
+                        "--to NEW --from-file EVENTS.jsonl` (events carrying group_id), or reindex and re-send "
+                        "the grouped products' upserts at a higher version", name,
+                        ", ".join(sorted(missing)))
 
     # -- alias --------------------------------------------------------------------------------------------------
     def _aliases(self, client: Any) -> NativeAliases | LiteAliasRegistry:
@@ -207,7 +234,8 @@ class MilvusStore:
         unique = list(dict.fromkeys(skus))
         out: dict[str, Product] = {}
         c = self.client
-        fields = [*S.PRODUCT_FIELDS, S.DENSE]
+        missing = self.missing_fields(self.collection)
+        fields = [*(f for f in S.PRODUCT_FIELDS if f not in missing), S.DENSE]
         for start in range(0, len(unique), FETCH_CHUNK):
             chunk = unique[start:start + FETCH_CHUNK]
             with mapped(f"fetch from {self.collection}"):
@@ -231,6 +259,10 @@ class MilvusStore:
         for p in products:                       # one row per sku per request: the last one wins
             latest[p.sku] = p
         rows = [product_to_row(p, dim=self.dim, collection=self.collection) for p in latest.values()]
+        missing = self.missing_fields(self.collection)
+        if missing:                              # an older collection: written without the fields it lacks
+            self._warn_missing(self.collection)
+            rows = [{k: v for k, v in row.items() if k not in missing} for row in rows]
         self._warn_unsegmented(rows)
         c = self.client
         if self.is_lite:
@@ -280,7 +312,7 @@ class MilvusStore:
                  limit: int, with_text: bool, timeout: float) -> Retrieved:
         return X.retrieve(self.client, collection, build_filter(filters)[0], vector=vector, text=text, limit=limit,
                           with_text=with_text, timeout=timeout, pool=self._search_pool(),
-                          params=self._dense_params(collection, limit))
+                          params=self._dense_params(collection, limit), missing=self.missing_fields(collection))
 
     def _search_pool(self) -> ThreadPoolExecutor:
         """Runs a search's BM25 side while the calling thread runs its dense side: two round trips overlap (on a
@@ -315,7 +347,8 @@ class MilvusStore:
 
     def hydrate(self, collection: str, filters: SearchFilters, skus: Sequence[str], *,
                 timeout: float) -> dict[str, StoredHit]:
-        return X.hydrate(self.client, collection, build_filter(filters)[0], skus, timeout=timeout)
+        return X.hydrate(self.client, collection, build_filter(filters)[0], skus, timeout=timeout,
+                         missing=self.missing_fields(collection))
 
     # -- whole collections (CatalogStore) -----------------------------------------------------------------------
     def collection_exists(self, name: str) -> bool:
@@ -325,7 +358,8 @@ class MilvusStore:
         return scan.collection_dim(self.client, name, self.timeout_s)
 
     def iter_rows(self, name: str, *, page_rows: int = 1000) -> Iterator[list[Product]]:
-        return scan.iter_rows(self.client, name, page_rows=page_rows, timeout=self.timeout_s, lite=self.is_lite)
+        return scan.iter_rows(self.client, name, page_rows=page_rows, timeout=self.timeout_s, lite=self.is_lite,
+                              missing=self.missing_fields(name))
 
     def close(self) -> None:
         with self._lock:

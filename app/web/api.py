@@ -4,7 +4,8 @@ Routes:
 
 * ``POST /v1/search``: the gRPC ``SearchRequest`` as JSON (``filters.categories`` items are ``{"path", "prefix"}``
   objects as on the wire, or plain strings, which match the path and everything below it, as the typed client
-  does); answers the ``SearchResponse`` as JSON (each hit with its ``rank``).
+  does; ``facets`` items are ``FacetRequest`` objects or the CLI's text form, ``"category:2"``); answers the
+  ``SearchResponse`` as JSON (each hit with its ``rank``; the JSON of ``catalog-search search --json``).
 * ``POST /v1/rerank``: ``{"query", "documents": [...], "instruction"?}`` -> the documents scored by the service's
   reranker, best first, each with its input ``index``.
 * ``GET /v1/status``: whether the retrieval service answers its health check (200 when SERVING, else 503).
@@ -34,8 +35,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from catalog_search.retrieve.client import InvalidSearch, SearchError, SearchUnavailable, response_to_dict
-from catalog_search.retrieve.domain import CategoryFilter, SearchResponse
+from catalog_search.retrieve.client import InvalidSearch, SearchError, SearchUnavailable, parse_facet, response_to_dict
+from catalog_search.retrieve.domain import CategoryFilter, FacetRequest, SearchResponse
 from catalog_search.retrieve.reranking import RerankResponse
 
 API_VERSION = "1"
@@ -89,6 +90,13 @@ class FiltersIn(_Strict):
         return value
 
 
+class FacetIn(_Strict):
+    field: str
+    level: int = Field(1, description="category: the path level counted (1 = top)")
+    ranges: list[float] = Field(default_factory=list, description="price: ascending bucket edges")
+    size: int = Field(10, description="at most this many values")
+
+
 class SearchIn(_Strict):
     query: str
     top_k: int = Field(0, description="0 = the default (10); at most 100")
@@ -96,6 +104,31 @@ class SearchIn(_Strict):
     rerank: bool | None = Field(None, description="unset = on")
     candidates: int = Field(0, description="fused candidates handed to the reranker; 0 = the server's default")
     instruction: str | None = Field(None, description="overrides the server's query instruction")
+    fusion: str = Field("", description="rrf | weighted; empty = the server's")
+    alpha: float | None = Field(None, description="weighted fusion: weight of the dense side, 0..1")
+    retrievers: str = Field("", description="both | dense | bm25; empty = both")
+    group_by: str = Field("", description="group_id: one hit per variant group; empty = none")
+    facets: list[FacetIn] = Field(default_factory=list, description="{field, level, ranges, size}, or the text form "
+                                  "brand, category[:LEVEL], price[:EDGE,...], in_stock, locale")
+    page_size: int = Field(0, description="> 0: pages of this many hits (top_k is then ignored)")
+    page_token: str = Field("", description="next_page_token of the previous page")
+    sort: str = Field("", description="relevance | price_asc | price_desc | newest; empty = relevance")
+
+    @field_validator("facets", mode="before")
+    @classmethod
+    def _facet_texts(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        out = []
+        for item in value:
+            if isinstance(item, str):
+                try:
+                    f = parse_facet(item)
+                except InvalidSearch as exc:
+                    raise ValueError(exc.message.partition(": ")[2]) from None
+                item = {"field": f.field, "level": f.level, "ranges": list(f.ranges), "size": f.size}
+            out.append(item)
+        return out
 
 
 class StageScoresOut(BaseModel):
@@ -116,10 +149,34 @@ class HitOut(BaseModel):
     in_stock: bool
     score: float
     scores: StageScoresOut
+    group_id: str
+    variant_count: int = Field(description="grouped searches: the group's variants in the result set (else 0)")
+    variant_skus: list[str] | None = Field(None, description="grouped searches: those variants, best first")
+
+
+class FacetValueOut(BaseModel):
+    value: str
+    count: int
+    from_: float | None = Field(None, alias="from", description="price buckets: [from, to)")
+    to: float | None = None
+
+
+class ResultSetOut(BaseModel):
+    depth: int
+    products: int
+    size: int
+    offset: int
+    sort: str
+    group_by: str
+    description: str
+    facets_own_filter_removed: list[str]
 
 
 class SearchOut(BaseModel):
     hits: list[HitOut]
+    facets: dict[str, list[FacetValueOut]]
+    next_page_token: str
+    result_set: ResultSetOut | None = None
     degraded: bool
     degraded_reason: str
     timings_ms: dict[str, float]
@@ -239,7 +296,11 @@ def create_app(backend: SearchBackend) -> FastAPI:
                 categories=[CategoryFilter(path=c.path, prefix=c.prefix) for c in f.categories], brands=f.brands,
                 price_min=f.price_min, price_max=f.price_max, in_stock_only=f.in_stock_only,
                 locale=f.locale or None, tenant=f.tenant or None, rerank=True if body.rerank is None else body.rerank,
-                candidates=body.candidates or None, instruction=body.instruction)
+                candidates=body.candidates or None, instruction=body.instruction, fusion=body.fusion or None,
+                alpha=body.alpha, retrievers=body.retrievers or None, group_by=body.group_by or None,
+                facets=[FacetRequest(field=f.field, level=f.level, ranges=tuple(f.ranges), size=f.size)
+                        for f in body.facets],
+                page_size=body.page_size, page_token=body.page_token, sort=body.sort or None)
         except SearchError as exc:
             return search_error_response(exc)
         return _timed(response_to_dict(resp), started)

@@ -79,6 +79,7 @@ def row_event(product: Product) -> bytes:
         for name in PRODUCT_FIELDS:
             value = getattr(product, name)
             data[name] = dict(value) if name == "attributes" else float(value) if name == "price" else value
+        data["group_id"] = product.group        # a row of a collection older than group_id has none: its sku
     return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
 

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*catalog_search/retrieve/proto/search.proto\x12\x11\x63\x61talog.search.v1\".\n\x0e\x43\x61tegoryFilter\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0e\n\x06prefix\x18\x02 \x01(\x08\"\xd9\x01\n\rSearchFilters\x12\x35\n\ncategories\x18\x01 \x03(\x0b\x32!.catalog.search.v1.CategoryFilter\x12\x0e\n\x06\x62rands\x18\x02 \x03(\t\x12\x16\n\tprice_min\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tprice_max\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\x15\n\rin_stock_only\x18\x05 \x01(\x08\x12\x0e\n\x06locale\x18\x06 \x01(\t\x12\x0e\n\x06tenant\x18\x07 \x01(\tB\x0c\n\n_price_minB\x0c\n\n_price_max\"\xbe\x01\n\rSearchRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x31\n\x07\x66ilters\x18\x03 \x01(\x0b\x32 .catalog.search.v1.SearchFilters\x12\x13\n\x06rerank\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x12\n\ncandidates\x18\x05 \x01(\r\x12\x18\n\x0binstruction\x18\x06 \x01(\tH\x01\x88\x01\x01\x42\t\n\x07_rerankB\x0e\n\x0c_instruction\"v\n\x0bStageScores\x12\x12\n\x05\x64\x65nse\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x11\n\x04\x62m25\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\r\n\x05\x66used\x18\x03 \x01(\x01\x12\x13\n\x06rerank\x18\x04 \x01(\x01H\x02\x88\x01\x01\x42\x08\n\x06_denseB\x07\n\x05_bm25B\t\n\x07_rerank\"\xb4\x01\n\x03Hit\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05\x62rand\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\r\n\x05price\x18\x05 \x01(\x01\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x10\n\x08in_stock\x18\x07 \x01(\x08\x12\r\n\x05score\x18\x08 \x01(\x01\x12.\n\x06scores\x18\t \x01(\x0b\x32\x1e.catalog.search.v1.StageScores\"\xc7\x02\n\x0eSearchResponse\x12$\n\x04hits\x18\x01 \x03(\x0b\x32\x16.catalog.search.v1.Hit\x12\x10\n\x08\x64\x65graded\x18\x02 \x01(\x08\x12\x17\n\x0f\x64\x65graded_reason\x18\x03 \x01(\t\x12\x44\n\ntimings_ms\x18\x04 \x03(\x0b\x32\x30.catalog.search.v1.SearchResponse.TimingsMsEntry\x12=\n\x06models\x18\x05 \x03(\x0b\x32-.catalog.search.v1.SearchResponse.ModelsEntry\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a-\n\x0bModelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"[\n\rRerankRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x11\n\tdocuments\x18\x02 \x03(\t\x12\x18\n\x0binstruction\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_instruction\"B\n\x10RerankedDocument\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x10\n\x08\x64ocument\x18\x03 \x01(\t\"\xcd\x01\n\x0eRerankResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.catalog.search.v1.RerankedDocument\x12\r\n\x05model\x18\x02 \x01(\t\x12\x44\n\ntimings_ms\x18\x03 \x03(\x0b\x32\x30.catalog.search.v1.RerankResponse.TimingsMsEntry\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x32\xad\x01\n\rSearchService\x12M\n\x06Search\x12 .catalog.search.v1.SearchRequest\x1a!.catalog.search.v1.SearchResponse\x12M\n\x06Rerank\x12 .catalog.search.v1.RerankRequest\x1a!.catalog.search.v1.RerankResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*catalog_search/retrieve/proto/search.proto\x12\x11\x63\x61talog.search.v1\".\n\x0e\x43\x61tegoryFilter\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0e\n\x06prefix\x18\x02 \x01(\x08\"\xd9\x01\n\rSearchFilters\x12\x35\n\ncategories\x18\x01 \x03(\x0b\x32!.catalog.search.v1.CategoryFilter\x12\x0e\n\x06\x62rands\x18\x02 \x03(\t\x12\x16\n\tprice_min\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tprice_max\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\x15\n\rin_stock_only\x18\x05 \x01(\x08\x12\x0e\n\x06locale\x18\x06 \x01(\t\x12\x0e\n\x06tenant\x18\x07 \x01(\tB\x0c\n\n_price_minB\x0c\n\n_price_max\"J\n\x0c\x46\x61\x63\x65tRequest\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\r\x12\x0e\n\x06ranges\x18\x03 \x03(\x01\x12\x0c\n\x04size\x18\x04 \x01(\r\"\xf8\x02\n\rSearchRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x31\n\x07\x66ilters\x18\x03 \x01(\x0b\x32 .catalog.search.v1.SearchFilters\x12\x13\n\x06rerank\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x12\n\ncandidates\x18\x05 \x01(\r\x12\x18\n\x0binstruction\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x0e\n\x06\x66usion\x18\x07 \x01(\t\x12\x12\n\x05\x61lpha\x18\x08 \x01(\x01H\x02\x88\x01\x01\x12\x12\n\nretrievers\x18\t \x01(\t\x12\x10\n\x08group_by\x18\n \x01(\t\x12/\n\x06\x66\x61\x63\x65ts\x18\x0b \x03(\x0b\x32\x1f.catalog.search.v1.FacetRequest\x12\x11\n\tpage_size\x18\x0c \x01(\r\x12\x12\n\npage_token\x18\r \x01(\t\x12\x0c\n\x04sort\x18\x0e \x01(\tB\t\n\x07_rerankB\x0e\n\x0c_instructionB\x08\n\x06_alpha\"v\n\x0bStageScores\x12\x12\n\x05\x64\x65nse\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x11\n\x04\x62m25\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\r\n\x05\x66used\x18\x03 \x01(\x01\x12\x13\n\x06rerank\x18\x04 \x01(\x01H\x02\x88\x01\x01\x42\x08\n\x06_denseB\x07\n\x05_bm25B\t\n\x07_rerank\"\xf3\x01\n\x03Hit\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05\x62rand\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\r\n\x05price\x18\x05 \x01(\x01\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x10\n\x08in_stock\x18\x07 \x01(\x08\x12\r\n\x05score\x18\x08 \x01(\x01\x12.\n\x06scores\x18\t \x01(\x0b\x32\x1e.catalog.search.v1.StageScores\x12\x10\n\x08group_id\x18\n \x01(\t\x12\x15\n\rvariant_count\x18\x0b \x01(\r\x12\x14\n\x0cvariant_skus\x18\x0c \x03(\t\"`\n\nFacetValue\x12\r\n\x05value\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\r\x12\x10\n\x03low\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x11\n\x04high\x18\x04 \x01(\x01H\x01\x88\x01\x01\x42\x06\n\x04_lowB\x07\n\x05_high\"\x81\x01\n\x05\x46\x61\x63\x65t\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\r\x12-\n\x06values\x18\x03 \x03(\x0b\x32\x1d.catalog.search.v1.FacetValue\x12\x0f\n\x07\x63ounted\x18\x04 \x01(\r\x12\x1a\n\x12own_filter_removed\x18\x05 \x01(\x08\"\x7f\n\tResultSet\x12\r\n\x05\x64\x65pth\x18\x01 \x01(\r\x12\x10\n\x08products\x18\x02 \x01(\r\x12\x0c\n\x04size\x18\x03 \x01(\r\x12\x0e\n\x06offset\x18\x04 \x01(\r\x12\x0c\n\x04sort\x18\x05 \x01(\t\x12\x10\n\x08group_by\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\"\xbc\x03\n\x0eSearchResponse\x12$\n\x04hits\x18\x01 \x03(\x0b\x32\x16.catalog.search.v1.Hit\x12\x10\n\x08\x64\x65graded\x18\x02 \x01(\x08\x12\x17\n\x0f\x64\x65graded_reason\x18\x03 \x01(\t\x12\x44\n\ntimings_ms\x18\x04 \x03(\x0b\x32\x30.catalog.search.v1.SearchResponse.TimingsMsEntry\x12=\n\x06models\x18\x05 \x03(\x0b\x32-.catalog.search.v1.SearchResponse.ModelsEntry\x12(\n\x06\x66\x61\x63\x65ts\x18\x06 \x03(\x0b\x32\x18.catalog.search.v1.Facet\x12\x17\n\x0fnext_page_token\x18\x07 \x01(\t\x12\x30\n\nresult_set\x18\x08 \x01(\x0b\x32\x1c.catalog.search.v1.ResultSet\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a-\n\x0bModelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"[\n\rRerankRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x11\n\tdocuments\x18\x02 \x03(\t\x12\x18\n\x0binstruction\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_instruction\"B\n\x10RerankedDocument\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x10\n\x08\x64ocument\x18\x03 \x01(\t\"\xcd\x01\n\x0eRerankResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.catalog.search.v1.RerankedDocument\x12\r\n\x05model\x18\x02 \x01(\t\x12\x44\n\ntimings_ms\x18\x03 \x03(\x0b\x32\x30.catalog.search.v1.RerankResponse.TimingsMsEntry\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x32\xad\x01\n\rSearchService\x12M\n\x06Search\x12 .catalog.search.v1.SearchRequest\x1a!.catalog.search.v1.SearchResponse\x12M\n\x06Rerank\x12 .catalog.search.v1.RerankRequest\x1a!.catalog.search.v1.RerankResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,26 +41,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CATEGORYFILTER']._serialized_end=111
   _globals['_SEARCHFILTERS']._serialized_start=114
   _globals['_SEARCHFILTERS']._serialized_end=331
-  _globals['_SEARCHREQUEST']._serialized_start=334
-  _globals['_SEARCHREQUEST']._serialized_end=524
-  _globals['_STAGESCORES']._serialized_start=526
-  _globals['_STAGESCORES']._serialized_end=644
-  _globals['_HIT']._serialized_start=647
-  _globals['_HIT']._serialized_end=827
-  _globals['_SEARCHRESPONSE']._serialized_start=830
-  _globals['_SEARCHRESPONSE']._serialized_end=1157
-  _globals['_SEARCHRESPONSE_TIMINGSMSENTRY']._serialized_start=1062
-  _globals['_SEARCHRESPONSE_TIMINGSMSENTRY']._serialized_end=1110
-  _globals['_SEARCHRESPONSE_MODELSENTRY']._serialized_start=1112
-  _globals['_SEARCHRESPONSE_MODELSENTRY']._serialized_end=1157
-  _globals['_RERANKREQUEST']._serialized_start=1159
-  _globals['_RERANKREQUEST']._serialized_end=1250
-  _globals['_RERANKEDDOCUMENT']._serialized_start=1252
-  _globals['_RERANKEDDOCUMENT']._serialized_end=1318
-  _globals['_RERANKRESPONSE']._serialized_start=1321
-  _globals['_RERANKRESPONSE']._serialized_end=1526
-  _globals['_RERANKRESPONSE_TIMINGSMSENTRY']._serialized_start=1062
-  _globals['_RERANKRESPONSE_TIMINGSMSENTRY']._serialized_end=1110
-  _globals['_SEARCHSERVICE']._serialized_start=1529
-  _globals['_SEARCHSERVICE']._serialized_end=1702
+  _globals['_FACETREQUEST']._serialized_start=333
+  _globals['_FACETREQUEST']._serialized_end=407
+  _globals['_SEARCHREQUEST']._serialized_start=410
+  _globals['_SEARCHREQUEST']._serialized_end=786
+  _globals['_STAGESCORES']._serialized_start=788
+  _globals['_STAGESCORES']._serialized_end=906
+  _globals['_HIT']._serialized_start=909
+  _globals['_HIT']._serialized_end=1152
+  _globals['_FACETVALUE']._serialized_start=1154
+  _globals['_FACETVALUE']._serialized_end=1250
+  _globals['_FACET']._serialized_start=1253
+  _globals['_FACET']._serialized_end=1382
+  _globals['_RESULTSET']._serialized_start=1384
+  _globals['_RESULTSET']._serialized_end=1511
+  _globals['_SEARCHRESPONSE']._serialized_start=1514
+  _globals['_SEARCHRESPONSE']._serialized_end=1958
+  _globals['_SEARCHRESPONSE_TIMINGSMSENTRY']._serialized_start=1863
+  _globals['_SEARCHRESPONSE_TIMINGSMSENTRY']._serialized_end=1911
+  _globals['_SEARCHRESPONSE_MODELSENTRY']._serialized_start=1913
+  _globals['_SEARCHRESPONSE_MODELSENTRY']._serialized_end=1958
+  _globals['_RERANKREQUEST']._serialized_start=1960
+  _globals['_RERANKREQUEST']._serialized_end=2051
+  _globals['_RERANKEDDOCUMENT']._serialized_start=2053
+  _globals['_RERANKEDDOCUMENT']._serialized_end=2119
+  _globals['_RERANKRESPONSE']._serialized_start=2122
+  _globals['_RERANKRESPONSE']._serialized_end=2327
+  _globals['_RERANKRESPONSE_TIMINGSMSENTRY']._serialized_start=1863
+  _globals['_RERANKRESPONSE_TIMINGSMSENTRY']._serialized_end=1911
+  _globals['_SEARCHSERVICE']._serialized_start=2330
+  _globals['_SEARCHSERVICE']._serialized_end=2503
 # @@protoc_insertion_point(module_scope)

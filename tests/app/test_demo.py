@@ -29,12 +29,18 @@ def test_demo_ingests_the_sample_and_its_changes_then_searches(tmp_path: Path) -
             in out)
     assert "318 live products, 5 tombstones" in out
     searches = out.split("$ catalog-search search ")[1:]
-    assert len(searches) == 3
+    assert len(searches) == 4
     top = [re.search(r"^1\s+(\S+)", s, re.MULTILINE).group(1) for s in searches]
     assert top[0].startswith("ZH-ELE") and top[1] == "EN-SPO-0011"  # Sony/Huawei headphones; HOKA running shoes
     assert all("rerank: none (no reranker configured)" in s for s in searches)
     filtered = searches[2]
     prices = [float(p.replace(",", "")) for p in re.findall(r"\s([\d,]+\.\d\d) (?:USD|EUR|CNY)", filtered)]
     assert prices and max(prices) <= 150.0
+    grouped = searches[3]
+    assert grouped.splitlines()[1].split()[:6] == ["#", "sku", "title", "price", "brand", "variants"]
+    skus = re.findall(r"^\d+\s+(\S+)", grouped, re.MULTILINE)
+    assert len(skus) == 5 and not {"EN-ELE-0006", "EN-ELE-0007"} <= set(skus)   # one XM5 tile, not two
+    assert re.search(r"^facet brand: .*\bSony 2\b", grouped, re.MULTILINE) and "facet price:" in grouped
+    assert "next page: --page-token" in grouped
     last = " ".join(out.rstrip().splitlines()[-2:])        # how to get the web page (tests/app/test_demo_ui.py)
     assert "make demo-ui" in last and "catalog-search demo --ui" in last and "http://127.0.0.1:7860/" in last

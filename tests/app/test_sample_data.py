@@ -71,6 +71,24 @@ def _top_level(catalog: list[Upsert]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def test_variant_groups_are_real_listings(catalog: list[Upsert]) -> None:
+    """Explicit group ids fold colour/shade variants of one listing: same brand, category, locale and tenant."""
+    groups: dict[str, list[Upsert]] = {}
+    for e in catalog:
+        if e.fields["group_id"] != e.sku:
+            groups.setdefault(e.fields["group_id"], []).append(e)
+    assert all(len(variants) >= 2 for variants in groups.values()), groups.keys()
+    for group_id, variants in groups.items():
+        for name in ("brand", "category", "locale", "tenant"):
+            assert len({v.fields[name] for v in variants}) == 1, (group_id, name)
+        prefix = variants[0].sku.rsplit("-", 1)[0]                       # EN-APP, OUT-EN-APP
+        assert group_id.startswith(prefix + "-G") and all(v.sku.startswith(prefix + "-") for v in variants)
+        colours = [v.fields["attributes"].get("color") for v in variants]
+        assert len(set(colours)) == len(colours), (group_id, colours)   # variants differ (colour / shade)
+    stated(f"{len(groups)} groups of {sum(map(len, groups.values()))} skus")
+    assert len(groups) >= 10
+
+
 def test_change_stream_counts(catalog: list[Upsert], changes: list[Upsert | Patch | Delete]) -> None:
     version = {e.sku: e.version for e in catalog}
     new = [e for e in changes if isinstance(e, Upsert)]

@@ -8,7 +8,7 @@ from dataclasses import replace
 from rich.cells import cell_len
 
 from catalog_search.app.tables import TITLE_WIDTH, landed_table, search_table
-from catalog_search.retrieve.domain import Hit, SearchResponse, StageScores
+from catalog_search.retrieve.domain import Facet, FacetValue, Hit, ResultSet, SearchResponse, StageScores
 
 HIT_FULL = Hit(sku="EN-1", title="Drill", brand="Bosch", category="Tools > Drills", price=99.5, currency="USD",
                in_stock=True, score=0.91, scores=StageScores(dense=0.8, bm25=7.25, fused=0.032, rerank=0.91))
@@ -36,6 +36,22 @@ def test_search_table_rows_and_notes() -> None:
     assert "rerank: skipped (Qwen/Qwen3-Reranker-0.6B did not run)" in skipped and "DEGRADED" in skipped
     empty = search_table(replace(RESPONSE, hits=[], degraded=False))
     assert "(no results)" in empty and "rerank: Qwen/Qwen3-Reranker-0.6B (no hits)" in empty
+
+
+def test_grouped_page_shows_variants_ranks_from_the_offset_facets_and_the_next_token() -> None:
+    resp = replace(RESPONSE, hits=[replace(HIT_FULL, group_id="DRILL", variant_count=3)],
+                   facets=(Facet("brand", 1, (FacetValue("Bosch", 3), FacetValue("博世", 1)), counted=4,
+                                 own_filter_removed=True),
+                           Facet("price", 1, (FacetValue("0-25", 2, 0.0, 25.0),), counted=4)),
+                   next_page_token="tok.en",
+                   result_set=ResultSet(depth=200, products=9, size=4, offset=10, sort="price_asc",
+                                        group_by="group_id", description="the 9 most relevant products"))
+    table = search_table(resp)
+    assert table.splitlines()[0].split()[:7] == ["#", "sku", "title", "price", "brand", "variants", "score"]
+    assert re.search(r"^11\s+EN-1\s+Drill\s+99\.50 USD\s+Bosch\s+3\s+0\.9100", table, re.MULTILINE)
+    assert "facet brand: Bosch 3, 博世 1 (without its own filter)" in table and "facet price: 0-25 2" in table
+    assert "result set: the 9 most relevant products" in table and "next page: --page-token tok.en" in table
+    assert "variants" not in search_table(RESPONSE) and "next page" not in search_table(RESPONSE)
 
 
 def test_plain_text_aligned_columns_with_wide_characters() -> None:

@@ -204,6 +204,7 @@ def test_hydrate_returns_hits_still_matching(catalog: Any) -> None:
     assert (a.sku, a.title, a.brand, a.category, a.price, a.currency, a.in_stock) == \
         ("A", "wireless headphones", "Sony", "Electronics > Audio > Headphones", 99.0, "EUR", True)
     assert a.embed_text.startswith("wireless headphones")
+    assert (a.group_id, a.locale, a.version) == ("A", "en-US", 1)         # no group given: its own group
     catalog.upsert([Product(sku="A", version=5, deleted=True)])          # deleted during a search
     assert set(catalog.hydrate(coll, sony, ["A", "F"], timeout=T)) == {"F"}
     assert catalog.hydrate(coll, sony, [], timeout=T) == {}
@@ -223,6 +224,17 @@ def test_retrieve_answers_both_searches_with_their_hit_fields_in_one_call(catalo
     assert lean.hits["A"].title == "wireless headphones" and lean.hits["A"].price == 99.0
     only_bm25 = catalog.retrieve(coll, sony, vector=None, text="headphones", limit=10, with_text=False, timeout=T)
     assert only_bm25.dense == [] and only_bm25.bm25 == got.bm25
+
+
+def test_hydrate_carries_what_grouping_facets_and_sorts_read(make_store: Make) -> None:
+    store = make_store()
+    store.upsert([product("V1", group_id="TEE", locale="de-DE", version=4, updated_at_ms=1_700_000_000_123),
+                  product("V2", group_id="TEE"), product("S")])
+    rows = store.hydrate(store.resolve_alias(), SearchFilters(), ["V1", "V2", "S"], timeout=T)
+    assert {sku: row.group_id for sku, row in rows.items()} == {"V1": "TEE", "V2": "TEE", "S": "S"}
+    v1 = rows["V1"]
+    assert (v1.locale, v1.version, v1.updated_at_ms) == ("de-DE", 4, 1_700_000_000_123)
+    assert store.fetch(["V1"])["V1"].group_id == "TEE" and store.fetch(["S"])["S"].group == "S"
 
 
 def test_exact_scan_returns_every_match_with_its_vector(make_store: Make) -> None:

@@ -29,6 +29,17 @@ def test_contract_examples_parse():
     assert parse({"op": "delete", "sku": "A1", "version": 9}) == Delete("A1", 9)
 
 
+def test_group_id_defaults_to_the_sku_and_a_patch_may_move_a_variant():
+    assert parse(UPSERT).fields["group_id"] == "A1"
+    assert parse({**UPSERT, "group_id": "TEE-1"}).fields["group_id"] == "TEE-1"
+    patch = parse({"op": "patch", "sku": "A1", "version": 8, "group_id": "TEE-2"})
+    assert dict(patch.fields) == {"group_id": "TEE-2"}
+    assert "group_id: must be non-empty" in reason({**UPSERT, "group_id": ""})
+    assert "group_id: must be non-empty" in reason({**UPSERT, "group_id": " TEE"})
+    assert "group_id: longer than 256 bytes" in reason({**UPSERT, "group_id": "g" * 257})
+    assert "group_id: Input should be a valid string" in reason({**UPSERT, "group_id": 7})
+
+
 def test_integer_price_is_a_number():
     assert parse({**UPSERT, "price": 129}).fields["price"] == 129.0
 

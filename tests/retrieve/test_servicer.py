@@ -18,12 +18,12 @@ from catalog_search.core.errors import EmbeddingError, RerankError, StoreError
 from catalog_search.app.localstack import free_port
 from catalog_search.core.settings import load_settings
 from catalog_search.retrieve.client import InvalidSearch, SearchClient, SearchError, SearchUnavailable, build_request, \
-    response_to_dict
-from catalog_search.retrieve.domain import (CategoryFilter, Hit, InvalidRequest, SearchFilters, SearchRequest, SearchResponse,
-                             StageScores)
+    parse_facet, response_to_dict
+from catalog_search.retrieve.domain import (CategoryFilter, Facet, FacetRequest, FacetValue, Hit, InvalidRequest,
+                                            ResultSet, SearchFilters, SearchRequest, SearchResponse, StageScores)
 from catalog_search.retrieve.proto import search_pb2 as pb
-from catalog_search.retrieve.servicer import (SERVICE_NAME, SearchServicer, request_from_proto, response_from_proto,
-                               response_to_proto)
+from catalog_search.retrieve.servicer import (SERVICE_NAME, SearchServicer, request_from_proto, request_to_proto,
+                                              response_from_proto, response_to_proto)
 
 HIT_FULL = Hit(sku="EN-1", title="Drill", brand="Bosch", category="Tools > Drills", price=99.5, currency="USD",
                in_stock=True, score=0.91, scores=StageScores(dense=0.8, bm25=7.25, fused=0.032, rerank=0.91))
@@ -98,10 +98,33 @@ def test_every_request_field_reaches_the_domain():
                               locale="en-US", tenant="outlet"))
 
 
+def test_the_knobs_grouping_facets_pages_and_sort_reach_the_domain():
+    msg = pb.SearchRequest(query="q", fusion="rrf", alpha=0.0, retrievers="bm25", group_by="group_id", page_size=20,
+                           page_token="tok", sort="price_desc",
+                           facets=[pb.FacetRequest(field="brand"), pb.FacetRequest(field="category", level=2, size=5),
+                                   pb.FacetRequest(field="price", ranges=[10.0, 20.5])])
+    req = request_from_proto(msg, default_candidates=77)
+    assert (req.fusion, req.alpha, req.retrievers, req.group_by) == ("rrf", 0.0, "bm25", "group_id")
+    assert (req.page_size, req.page_token, req.sort) == (20, "tok", "price_desc")
+    assert req.facets == (FacetRequest("brand"), FacetRequest("category", level=2, size=5),
+                          FacetRequest("price", ranges=(10.0, 20.5)))
+    assert request_from_proto(request_to_proto(req), default_candidates=1) == req
+
+
+def test_unknown_knob_values_pass_through_for_the_searcher_to_refuse():
+    req = request_from_proto(pb.SearchRequest(query="q", fusion="max", retrievers="sparse", sort="cheapest",
+                                              group_by="brand", facets=[pb.FacetRequest(field="colour")]),
+                             default_candidates=1)
+    assert (req.fusion, req.retrievers, req.sort, req.group_by, req.facets[0].field) == \
+        ("max", "sparse", "cheapest", "brand", "colour")
+
+
 def test_unset_fields_take_the_documented_defaults():
     req = request_from_proto(pb.SearchRequest(query="q"), default_candidates=77)
     assert req == SearchRequest(query="q", top_k=10, candidates=77, rerank=True, instruction=None,
                                 filters=SearchFilters())
+    assert (req.fusion, req.alpha, req.retrievers, req.group_by, req.facets, req.page_size, req.page_token,
+            req.sort) == (None, None, "both", None, (), 0, "", "relevance") and not req.shaped
     assert req.filters.price_min is None and req.filters.locale is None and req.filters.tenant is None
 
 
@@ -145,8 +168,24 @@ def test_client_arguments_become_the_wire_request():
         (CategoryFilter("A > B", True),)
 
 
+def test_client_knobs_and_facet_texts_become_the_wire_request():
+    msg = build_request("q", fusion="weighted", alpha=1, retrievers="dense", group_by="group_id", page_size=3,
+                        page_token="t", sort="newest", facets=["brand", "category:3", "price:5,10", "in_stock",
+                                                                FacetRequest("locale", size=2)])
+    req = request_from_proto(msg, default_candidates=1)
+    assert (req.fusion, req.alpha, req.retrievers, req.group_by, req.page_size, req.page_token, req.sort) == \
+        ("weighted", 1.0, "dense", "group_id", 3, "t", "newest")
+    assert [f.name for f in req.facets] == ["brand", "category:3", "price", "in_stock", "locale"]
+    assert req.facets[2].ranges == (5.0, 10.0) and req.facets[4].size == 2
+    assert request_from_proto(build_request("q", facets="brand"), default_candidates=1).facets == (FacetRequest("brand"),)
+    assert parse_facet(" category ") == FacetRequest("category")
+
+
 @pytest.mark.parametrize("kwargs, field", [
-    ({"top_k": -1}, "top_k"), ({"candidates": -5}, "candidates"), ({"top_k": 2**40}, "top_k"),
+    ({"top_k": -1}, "top_k"), ({"page_size": -1}, "page_size"), ({"alpha": "0.5"}, "alpha"),
+    ({"facets": ["category:two"]}, "facets[0]"), ({"facets": ["brand", "price:1,x"]}, "facets[1]"),
+    ({"facets": ["brand:Sony"]}, "facets[0]"), ({"facets": [3]}, "facets[0]"),
+    ({"facets": [FacetRequest("category", level=-1)]}, "facets[0].level"), ({"sort": "\ud800"}, "sort"), ({"candidates": -5}, "candidates"), ({"top_k": 2**40}, "top_k"),
     ({"top_k": 1.5}, "top_k"), ({"brands": ["ok", "bad\ud800"]}, "filters.brands[1]"),
     ({"categories": ["\udfff"]}, "filters.categories[0]"), ({"tenant": "\ud83d"}, "tenant"),
     ({"price_min": "10"}, "filters.price_min"), ({"locale": 5}, "locale"),
@@ -172,6 +211,27 @@ def test_every_response_field_reaches_the_wire_and_back():
     assert wire.degraded and wire.degraded_reason == "rerank: timed out"
     assert dict(wire.timings_ms) == RESPONSE.timings_ms and dict(wire.models) == RESPONSE.models
     assert response_from_proto(wire) == RESPONSE
+
+
+SHAPED = SearchResponse(
+    hits=[replace(HIT_FULL, group_id="DRILLS", variant_count=3, variant_skus=("EN-1", "EN-2", "EN-3")),
+          replace(HIT_SPARSE, group_id="ZH-2")],
+    facets=(Facet("brand", 1, (FacetValue("Bosch", 3), FacetValue("博世", 1)), counted=4, own_filter_removed=True),
+            Facet("price", 1, (FacetValue("0-25", 1, 0.0, 25.0), FacetValue("1000+", 2, 1000.0, None)), counted=4),
+            Facet("category", 2, (), counted=0)),
+    next_page_token="abc.def",
+    result_set=ResultSet(depth=200, products=57, size=31, offset=20, sort="price_asc", group_by="group_id",
+                         description="the 57 most relevant products ..."))
+
+
+def test_grouped_hits_facets_page_token_and_result_set_reach_the_wire_and_back():
+    wire = pb.SearchResponse.FromString(call(FakeSearcher(SHAPED), pb.SearchRequest(query="q")).SerializeToString())
+    assert list(wire.hits[0].variant_skus) == ["EN-1", "EN-2", "EN-3"] and wire.hits[0].variant_count == 3
+    assert wire.facets[1].values[1].HasField("low") and not wire.facets[1].values[1].HasField("high")
+    assert not wire.facets[0].values[0].HasField("low") and wire.next_page_token == "abc.def"
+    assert wire.result_set.offset == 20 and wire.HasField("result_set")
+    assert response_from_proto(wire) == SHAPED
+    assert response_from_proto(response_to_proto(RESPONSE)).result_set is None      # a plain answer has none
 
 
 def test_empty_response_and_zero_scores_survive():
@@ -333,9 +393,21 @@ def test_health_reflection_and_graceful_stop(running):
 
 def test_json_rendering():
     data = response_to_dict(RESPONSE)
-    assert set(data) == {"hits", "degraded", "degraded_reason", "timings_ms", "models"}
+    assert set(data) == {"hits", "facets", "next_page_token", "degraded", "degraded_reason", "timings_ms", "models"}
     assert data["hits"][1]["scores"] == {"dense": None, "bm25": 3.0, "fused": 0.016, "rerank": None}
     assert not math.isnan(data["hits"][0]["score"])
+    assert data["facets"] == {} and data["next_page_token"] == "" and data["hits"][0]["group_id"] == ""
+    shaped = response_to_dict(SHAPED)
+    assert [h["rank"] for h in shaped["hits"]] == [21, 22]                          # ranks count from the offset
+    assert shaped["hits"][0]["variant_skus"] == ["EN-1", "EN-2", "EN-3"] and "variant_skus" not in shaped["hits"][1]
+    assert (shaped["hits"][0]["group_id"], shaped["hits"][0]["variant_count"]) == ("DRILLS", 3)
+    assert shaped["facets"] == {
+        "brand": [{"value": "Bosch", "count": 3}, {"value": "博世", "count": 1}],
+        "price": [{"value": "0-25", "count": 1, "from": 0.0, "to": 25.0},
+                  {"value": "1000+", "count": 2, "from": 1000.0, "to": None}],
+        "category:2": []}
+    assert shaped["next_page_token"] == "abc.def" and shaped["result_set"]["size"] == 31
+    assert shaped["result_set"]["facets_own_filter_removed"] == ["brand"]
 
 
 def test_start_serves_on_the_configured_address_and_rejects_a_busy_one():

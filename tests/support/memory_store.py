@@ -217,7 +217,9 @@ class MemoryStore:
             if r is not None and matches(r, filters):
                 p = r.product
                 out[sku] = StoredHit(sku=sku, title=p.title, brand=p.brand, category=p.category, price=float(p.price),
-                                     currency=p.currency, in_stock=bool(p.in_stock), embed_text=r.text)
+                                     currency=p.currency, in_stock=bool(p.in_stock), embed_text=r.text,
+                                     group_id=p.group, locale=p.locale, version=p.version,
+                                     updated_at_ms=p.updated_at_ms)
         return out
 
     # -- CatalogStore ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ def to_row(p: Product) -> dict[str, Any]:
 
 def test_row_mapping() -> None:
     p = product("s1", title="男士跑步鞋", category="Shoes > Running > Trail", attributes={"color": "红", "wh": "A1"},
-                price=9.5, in_stock=True, text_hash="h" * 32, updated_at_ms=123,
+                price=9.5, in_stock=True, text_hash="h" * 32, updated_at_ms=123, group_id="shoe-1",
                 embedded_text="the planned text")
     row = to_row(p)
     assert row[S.EMBED_TEXT] == "the planned text"          # the store writes the text it is given, derives none
@@ -34,6 +34,13 @@ def test_row_mapping() -> None:
     back = row_to_product(row | {S.DENSE: row[S.DENSE]})
     assert back.with_changes(vector=None) == p.with_changes(vector=None)
     assert back.vector.dtype == np.float32 and np.array_equal(back.vector, p.vector)
+
+
+def test_a_product_without_a_group_is_stored_as_its_own_group() -> None:
+    row = to_row(product("s2"))
+    assert row[S.GROUP_ID] == "s2" and row_to_product(row).group == "s2"
+    old = {k: v for k, v in row.items() if k != S.GROUP_ID}          # a row of a collection older than group_id
+    assert row_to_product(old).group_id == "" and row_to_product(old).group == "s2"
 
 
 def test_tombstone_without_vector_gets_zeros_live_without_vector_fails() -> None:

@@ -19,7 +19,7 @@ def test_fields_types_and_lengths() -> None:
     fields = _fields(16)
     assert list(fields) == [S.SKU, S.TENANT, S.LOCALE, S.TITLE, S.DESCRIPTION, S.EMBED_TEXT, S.BRAND, S.CATEGORY,
                             S.CATEGORY_LEVELS, S.PRICE, S.CURRENCY, S.IN_STOCK, S.ATTRIBUTES, S.VERSION, S.DELETED,
-                            S.TEXT_HASH, S.UPDATED_AT_MS, S.DENSE, S.SPARSE]
+                            S.TEXT_HASH, S.UPDATED_AT_MS, S.GROUP_ID, S.DENSE, S.SPARSE]
     sku = fields[S.SKU]
     assert sku.is_primary and sku.dtype == DataType.VARCHAR and sku.params["max_length"] == limits.SKU_MAX_BYTES
     assert fields[S.TITLE].params["max_length"] == limits.TITLE_MAX_BYTES
@@ -32,6 +32,8 @@ def test_fields_types_and_lengths() -> None:
     assert fields[S.IN_STOCK].dtype == DataType.BOOL and fields[S.DELETED].dtype == DataType.BOOL
     assert fields[S.ATTRIBUTES].dtype == DataType.JSON
     assert fields[S.VERSION].dtype == DataType.INT64 and fields[S.UPDATED_AT_MS].dtype == DataType.INT64
+    assert fields[S.GROUP_ID].dtype == DataType.VARCHAR
+    assert fields[S.GROUP_ID].params["max_length"] == limits.GROUP_ID_MAX_BYTES
     assert fields[S.DENSE].dtype == DataType.FLOAT_VECTOR and fields[S.DENSE].params["dim"] == 16
     assert fields[S.SPARSE].dtype == DataType.SPARSE_FLOAT_VECTOR
 

@@ -11,6 +11,7 @@ import pytest
 from pymilvus import AnnSearchRequest, MilvusClient, RRFRanker
 
 from catalog_search.core.errors import ConfigError, StoreError
+from catalog_search.core.filters import SearchFilters
 from catalog_search.app.localstack import MilvusLiteServer, free_port
 from catalog_search.core.product import Product, embed_text
 from catalog_search.core.settings import load_settings
@@ -78,6 +79,30 @@ def test_ensure_collection_repairs_missing_indexes(milvus_store: MakeStore) -> N
     assert set(store.fetch(["a"])) == {"a"}
 
 
+def test_a_collection_older_than_group_id_is_still_read_and_written(milvus_store: MakeStore,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """Collections built before variant grouping lack ``group_id``: every read leaves it out (each product is its
+    own group), writes drop it, and the log says how to get a current collection (a reindex)."""
+    store = milvus_store(ensure=False)
+    old = S.build_schema(store.client, DIM)
+    old._fields = [f for f in old.fields if f.name != S.GROUP_ID]          # the schema before the field
+    store.client.create_collection(store.collection, schema=old)
+    with caplog.at_level("WARNING"):
+        store.ensure_collection()
+    assert S.GROUP_ID not in S.field_names(store.client.describe_collection(store.collection))
+    assert store.missing_fields(store.collection) == {S.GROUP_ID}
+    assert "catalog-search reindex" in caplog.text and "group_id" in caplog.text
+    store.upsert([product("a", group_id="G", brand="Sony"), product("b")])
+    got = store.fetch(["a", "b"])
+    assert got["a"].group_id == "" and got["a"].group == "a" and got["a"].brand == "Sony"
+    hits = store.hydrate(store.collection, SearchFilters(), ["a", "b"], timeout=10)
+    assert {h.sku: h.group_id for h in hits.values()} == {"a": "", "b": ""}
+    found = store.retrieve(store.collection, SearchFilters(), vector=vec(1.0, 0.5), text="title", limit=5,
+                           with_text=False, timeout=10)
+    assert set(found.hits) == {"a", "b"} and found.hits["a"].group_id == ""
+    assert sorted(p.sku for page in store.iter_rows(store.collection) for p in page) == ["a", "b"]
+
+
 def test_dim_mismatch_is_a_clear_non_retriable_error(milvus_store: MakeStore) -> None:
     store = milvus_store(dim=DIM)
     other = milvus_store(dim=16, collection=store.collection, alias=store.alias, ensure=False)
@@ -101,7 +126,7 @@ def test_upsert_fetch_round_trip(milvus_store: MakeStore) -> None:
                    description="透气网面，适合日常跑步。Breathable mesh upper.", brand="耐克 Nike",
                    category="运动户外 > 跑步 > 跑鞋", price=599.0, currency="CNY", in_stock=True,
                    attributes={"color": "黑色", "size": [40, 41, 42], "nested": {"k": "値", "n": 1.5}, "ok": True},
-                   text_hash="a" * 32, updated_at_ms=1_700_000_000_123,
+                   text_hash="a" * 32, updated_at_ms=1_700_000_000_123, group_id="NIKE-AIR-ZOOM",
                    vector=rng.standard_normal(DIM).astype(np.float32))
     shoe = shoe.with_changes(embedded_text=embed_text(shoe))
     mug = product("SKU-2", title="Ceramic mug", price=12.25, vector=rng.standard_normal(DIM).astype(np.float32))

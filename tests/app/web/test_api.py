@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from catalog_search.app.web.api import create_app, field_path, static_dir
 from catalog_search.retrieve.client import InvalidSearch, SearchError, SearchUnavailable
-from catalog_search.retrieve.domain import CategoryFilter, Hit, SearchResponse, StageScores
+from catalog_search.retrieve.domain import CategoryFilter, FacetRequest, Hit, SearchResponse, StageScores
 from catalog_search.retrieve.reranking import RerankedDocument, RerankResponse
 
 HIT = Hit(sku="EN-1", title="Drill <b>", brand="Bosch", category="Tools > Drills", price=99.5, currency="USD",
@@ -64,15 +64,33 @@ def test_search_maps_every_json_field_to_the_client_and_answers_the_response_as_
     assert query == "drill" and kwargs == {
         "top_k": 5, "categories": [CategoryFilter("Tools", True), CategoryFilter("Garden > Hoses", False)],
         "brands": ["Bosch"], "price_min": 10.0, "price_max": 99.5, "in_stock_only": True, "locale": "en-US",
-        "tenant": "outlet", "rerank": False, "candidates": 20, "instruction": "find tools"}
+        "tenant": "outlet", "rerank": False, "candidates": 20, "instruction": "find tools", "fusion": None,
+        "alpha": None, "retrievers": None, "group_by": None, "facets": [], "page_size": 0, "page_token": "",
+        "sort": None}
     data = resp.json()
     assert data["hits"][0] == {"rank": 1, "sku": "EN-1", "title": "Drill <b>", "brand": "Bosch",
                                "category": "Tools > Drills", "price": 99.5, "currency": "USD", "in_stock": True,
-                               "score": 0.91, "scores": {"dense": 0.8, "bm25": None, "fused": 0.03, "rerank": 0.91}}
+                               "score": 0.91, "scores": {"dense": 0.8, "bm25": None, "fused": 0.03, "rerank": 0.91},
+                               "group_id": "", "variant_count": 0}
+    assert data["facets"] == {} and data["next_page_token"] == "" and "result_set" not in data
     assert data["degraded"] is True and data["degraded_reason"].startswith("reranker timed out")
     assert data["timings_ms"] == {"embed": 1.0, "total": 3.0} and data["models"]["reranker"] == "r"
     assert resp.headers["server-timing"].startswith("service;dur=")
     assert resp.headers["cache-control"] == "no-store"
+
+
+def test_grouping_facets_pages_sort_and_knobs_reach_the_client() -> None:
+    fake = FakeClient()
+    body = {"query": "drill", "fusion": "rrf", "alpha": 0.5, "retrievers": "bm25", "group_by": "group_id",
+            "facets": ["brand", "category:2", {"field": "price", "ranges": [10, 50], "size": 5}], "page_size": 10,
+            "page_token": "abc.def", "sort": "price_asc"}
+    assert http(fake).post("/v1/search", json=body).status_code == 200
+    kwargs = fake.calls[0][1]
+    assert (kwargs["fusion"], kwargs["alpha"], kwargs["retrievers"], kwargs["group_by"]) == \
+        ("rrf", 0.5, "bm25", "group_id")
+    assert (kwargs["page_size"], kwargs["page_token"], kwargs["sort"]) == (10, "abc.def", "price_asc")
+    assert kwargs["facets"] == [FacetRequest("brand"), FacetRequest("category", level=2),
+                                FacetRequest("price", ranges=(10.0, 50.0), size=5)]
 
 
 def test_defaults_are_the_wire_defaults() -> None:
@@ -81,6 +99,8 @@ def test_defaults_are_the_wire_defaults() -> None:
     kwargs = fake.calls[0][1]
     assert kwargs["top_k"] == 0 and kwargs["rerank"] is True and kwargs["candidates"] is None
     assert kwargs["locale"] is None and kwargs["categories"] == [] and kwargs["price_min"] is None
+    assert (kwargs["fusion"], kwargs["alpha"], kwargs["retrievers"], kwargs["group_by"], kwargs["facets"],
+            kwargs["page_size"], kwargs["page_token"], kwargs["sort"]) == (None, None, None, None, [], 0, "", None)
 
 
 @pytest.mark.parametrize("body, field", [
@@ -92,7 +112,10 @@ def test_defaults_are_the_wire_defaults() -> None:
     ({"query": "x", "filters": {"brands": "Bosch"}}, "filters.brands"),
     ({"query": "x", "rerank": "yes"}, "rerank"),
     ({"top_k": 3}, "query"),
-    ({"query": "x", "sort": "price"}, "sort"),
+    ({"query": "x", "sortt": "price"}, "sortt"), ({"query": "x", "sort": 5}, "sort"),
+    ({"query": "x", "page_size": "10"}, "page_size"), ({"query": "x", "facets": "brand"}, "facets"),
+    ({"query": "x", "facets": [{"field": "brand", "lvl": 2}]}, "facets[0].lvl"),
+    ({"query": "x", "facets": ["category:two"]}, "facets"),
 ])
 def test_bad_json_fields_are_400_naming_the_field_and_never_reach_the_service(body: dict, field: str) -> None:
     fake = FakeClient()

@@ -190,15 +190,7 @@ def build_request(query: str, *, top_k: int = 10, categories: Iterable[str | Cat
              **{f"facets[{i}].field": f.field for i, f in enumerate(specs)},
              **{f"filters.categories[{i}]": c.path for i, c in enumerate(cats)},
              **{f"filters.brands[{i}]": b for i, b in enumerate(filters.brands)}}
-    for name, text in texts.items():
-        if text is None:
-            continue
-        if not isinstance(text, str):
-            raise InvalidSearch(f"{name}: must be a string, got {type(text).__name__}")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidSearch(f"{name}: not valid Unicode text (lone surrogate)") from None
+    _check_texts(texts)
     for name, value in (("top_k", top_k), ("candidates", candidates), ("page_size", page_size),
                         *((f"facets[{i}].level", f.level) for i, f in enumerate(specs)),
                         *((f"facets[{i}].size", f.size) for i, f in enumerate(specs))):
@@ -222,12 +214,8 @@ def build_request(query: str, *, top_k: int = 10, categories: Iterable[str | Cat
     return msg
 
 
-def build_rerank_request(query: str, documents: Iterable[str], *, instruction: str | None = None) -> pb.RerankRequest:
-    """The wire request of ``SearchClient.rerank``; values the wire cannot carry raise ``InvalidSearch``."""
-    if isinstance(documents, (str, bytes)):
-        raise InvalidSearch("documents: must be a list of strings, not one string")
-    docs = list(documents)
-    texts = {"query": query, "instruction": instruction, **{f"documents[{i}]": d for i, d in enumerate(docs)}}
+def _check_texts(texts: dict[str, Any]) -> None:
+    """Every given text must be a str the wire can carry (UTF-8 encodable); ``InvalidSearch`` names the field."""
     for name, text in texts.items():
         if text is None:
             continue
@@ -237,6 +225,15 @@ def build_rerank_request(query: str, documents: Iterable[str], *, instruction: s
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidSearch(f"{name}: not valid Unicode text (lone surrogate)") from None
+
+
+def build_rerank_request(query: str, documents: Iterable[str], *, instruction: str | None = None) -> pb.RerankRequest:
+    """The wire request of ``SearchClient.rerank``; values the wire cannot carry raise ``InvalidSearch``."""
+    if isinstance(documents, (str, bytes)):
+        raise InvalidSearch("documents: must be a list of strings, not one string")
+    docs = list(documents)
+    texts = {"query": query, "instruction": instruction, **{f"documents[{i}]": d for i, d in enumerate(docs)}}
+    _check_texts(texts)
     msg = pb.RerankRequest(query=query, documents=docs)
     if instruction is not None:
         msg.instruction = instruction

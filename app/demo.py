@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from catalog_search.app.commands import COUNTER_KEYS, describe, publish_file, run_kafka_worker
+from catalog_search.app.localstack.stack import TANSU_SESSION_TIMEOUT_MS
 from catalog_search.app.localstack import LocalStack, free_port, port_is_free
 from catalog_search.app.tables import landed_table
 from catalog_search.core.errors import ConfigError
@@ -47,7 +48,7 @@ def run_demo(settings: Settings, data_dir: Path, *, ui: tuple[str, int] | None =
         analyzer = settings.milvus.bm25_analyzer if "bm25_analyzer" in settings.milvus.model_fields_set else "multilingual"
         settings = settings.replace(**dict(
             kafka_bootstrap=stack.kafka.bootstrap, milvus_uri=stack.milvus.uri, bm25_analyzer=analyzer,
-            kafka_session_timeout_ms=6000, kafka_max_poll_interval_ms=10_000))
+            kafka_session_timeout_ms=TANSU_SESSION_TIMEOUT_MS, kafka_max_poll_interval_ms=10_000))
         print(f"  broker {stack.kafka.bootstrap}, milvus {stack.milvus.uri}, embedder {settings.embed.backend} "
               f"({settings.embed.vector_dim}-d), BM25 analyzer {analyzer}\n")
         for title, name in (("sample catalog", "sample_catalog.jsonl"), ("change stream", "sample_changes.jsonl")):

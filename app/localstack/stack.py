@@ -12,6 +12,9 @@ from catalog_search.app.localstack.milvus_server import MilvusLiteServer
 from catalog_search.app.localstack.process import DEFAULT_STARTUP_TIMEOUT_S, StackError, log_tail
 
 
+TANSU_SESSION_TIMEOUT_MS = 4000      # Tansu joins a new group after half the session timeout (see LocalStack.env)
+
+
 class LocalStack:
     """Broker + Milvus Lite server under one ``data_dir`` (``logs/``, ``milvus.db``); a context manager."""
 
@@ -31,8 +34,11 @@ class LocalStack:
         return self.milvus.uri
 
     def env(self) -> dict[str, str]:
-        """``CATALOG_*`` variables that point the worker and the searcher at this stack."""
-        return {"CATALOG_KAFKA_BOOTSTRAP": self.bootstrap, "CATALOG_MILVUS_URI": self.milvus_uri}
+        """``CATALOG_*`` variables that point the worker and the searcher at this stack. The session timeout is the
+        stack's: Tansu completes a new group's first join after half of it (measured 3 s at 6 s, 5 s at the
+        default 10 s), so a worker started on this stack commits its first batch within about 2 s."""
+        return {"CATALOG_KAFKA_BOOTSTRAP": self.bootstrap, "CATALOG_MILVUS_URI": self.milvus_uri,
+                "CATALOG_KAFKA_SESSION_TIMEOUT_MS": str(TANSU_SESSION_TIMEOUT_MS)}
 
     def start(self) -> "LocalStack":
         self.data_dir.mkdir(parents=True, exist_ok=True)

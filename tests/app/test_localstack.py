@@ -63,7 +63,8 @@ def test_broker_produce_consume_round_trip(kafka_broker: Any) -> None:
 def test_stack_starts_and_stops_cleanly(tmp_path: Path) -> None:
     with LocalStack(tmp_path / "stack", free_port(), free_port()) as stack:
         assert stack.running
-        assert stack.env() == {"CATALOG_KAFKA_BOOTSTRAP": stack.bootstrap, "CATALOG_MILVUS_URI": stack.milvus_uri}
+        assert stack.env() == {"CATALOG_KAFKA_BOOTSTRAP": stack.bootstrap, "CATALOG_MILVUS_URI": stack.milvus_uri,
+                               "CATALOG_KAFKA_SESSION_TIMEOUT_MS": "4000"}
         pids = [stack.kafka.process.pid, stack.milvus.process.pid]  # type: ignore[union-attr]
         ports = [stack.kafka.port, stack.milvus.port]
         client = MilvusClient(stack.milvus_uri, alias="t-stack")

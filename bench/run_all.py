@@ -194,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             results["benchmarks"][name] = {**result, "measured_at": result.get("measured_at")
                                            or previous.get("generated", "an earlier run")}
             if name in (previous.get("sizes") or {}):
-                results["sizes"].setdefault(name, previous["sizes"][name] + " (earlier run)")
+                size = previous["sizes"][name].removesuffix(" (earlier run)").replace(" (earlier run)", "")
+                results["sizes"].setdefault(name, size + " (earlier run)")
 
     page = render(results)
     if args.no_write:

@@ -1,7 +1,7 @@
 """All settings, read once from the environment (prefix ``CATALOG_``) in the entry point and passed down by part.
 
 ``Settings`` holds one small frozen group per part (``kafka``, ``ingest``, ``milvus``, ``embed``, ``search``,
-``rerank``, ``retry``, ``grpc``); a component takes the group it needs. Every field is one ``CATALOG_*`` variable:
+``spell``, ``rerank``, ``retry``, ``grpc``, ``querylog``); a component takes the group it needs. Every field is one ``CATALOG_*`` variable:
 ``CATALOG_<GROUP>_<FIELD>`` (``CATALOG_KAFKA_TOPIC`` is ``kafka.topic``) unless the field names its variable
 itself (``CATALOG_BM25_ANALYZER`` is ``milvus.bm25_analyzer``). ``load_settings(**flat)`` and ``replace(**flat)``
 take the flat names (the variable without ``CATALOG_``, lower case: ``rerank_backend="vllm"``). Secrets are
@@ -95,6 +95,10 @@ class MilvusSettings(_Group):
     bm25_analyzer: AnalyzerName = _var(
         "bm25_analyzer", "english", description="BM25 analyzer of a new collection: `english` (standard tokenizer + "
         "stemmer) or `multilingual` (jieba: segments Chinese/Japanese; use it when the catalog has CJK text).")
+    tenant_partitions: int = Field(16, ge=0, le=1024, description="New collections on a Milvus server make `tenant` "
+                                   "the partition key, hashed into this many partitions (a tenant filter then "
+                                   "searches one partition); 0 = a plain field. Milvus Lite 2.5.1 cannot filter a "
+                                   "partition-key collection, so there tenant always stays a plain field.")
 
 
 class EmbedSettings(_Group):
@@ -160,6 +164,18 @@ class SearchSettings(_Group):
                                     description="How long a cached query embedding stays valid.")
 
 
+class SpellSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="CATALOG_SPELL_")
+    enabled: bool = Field(False, description="Correct misspelled query terms against the catalog's own vocabulary "
+                          "(titles and brands of the live collection) on the BM25 side; a request can still turn it "
+                          "on or off (`spell_correct`).")
+    refresh_s: float = Field(300.0, gt=0, description="How often the search service rebuilds the vocabulary from the "
+                             "collection behind the alias (also rebuilt at once when the alias moves).")
+    max_edit: int = Field(2, ge=1, le=3, description="Largest edit distance of a correction (terms shorter than 8 "
+                          "characters get at most 1).")
+    min_length: int = Field(4, ge=2, le=20, description="Shorter terms (and terms with digits) are never corrected.")
+
+
 class RerankSettings(_Group):
     model_config = SettingsConfigDict(env_prefix="CATALOG_RERANK_")
     backend: Literal["none", "vllm", "local"] = Field("none", description="`none`, `vllm` (/v1/rerank) or "
@@ -194,11 +210,25 @@ class GrpcSettings(_Group):
     model_config = SettingsConfigDict(env_prefix="CATALOG_GRPC_")
     address: str = Field("127.0.0.1:50051", description="Address the retrieval gRPC server listens on / the "
                          "client connects to.")
+    metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics port of the retrieval server "
+                              "(query-log counters); 0 = off.")
+
+
+class QueryLogSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="CATALOG_QUERYLOG_")
+    enabled: bool = Field(False, description="Publish every answered search to the query-log topic (asynchronously: "
+                          "never slows or fails a search).")
+    topic: str = Field("catalog.searches", min_length=1, description="Query-log topic (on CATALOG_KAFKA_BOOTSTRAP).")
+    queue_size: int = Field(10_000, ge=1, description="Records waiting for the broker; when full, new records are "
+                            "dropped and counted (catalog_search_querylog_dropped_total).")
+    send_timeout_s: float = Field(10.0, gt=0, description="How long the background publisher waits for the broker "
+                                  "(metadata, acknowledgement) before a record counts as dropped.")
 
 
 GROUPS: dict[str, type[_Group]] = {
     "kafka": KafkaSettings, "ingest": IngestSettings, "milvus": MilvusSettings, "embed": EmbedSettings,
-    "search": SearchSettings, "rerank": RerankSettings, "retry": RetrySettings, "grpc": GrpcSettings,
+    "search": SearchSettings, "spell": SpellSettings, "rerank": RerankSettings, "retry": RetrySettings,
+    "grpc": GrpcSettings, "querylog": QueryLogSettings,
 }
 
 
@@ -220,9 +250,11 @@ class Settings(BaseModel):
     milvus: MilvusSettings
     embed: EmbedSettings
     search: SearchSettings
+    spell: SpellSettings
     rerank: RerankSettings
     retry: RetrySettings
     grpc: GrpcSettings
+    querylog: QueryLogSettings
 
     def model_copy(self, *, update: Any = None, deep: bool = False) -> "Settings":
         """Refused with ``update``: pydantic would set flat names as unknown attributes without validating them."""

@@ -18,23 +18,30 @@ log = logging.getLogger(__name__)
 
 
 def create_if_missing(client: Any, name: str, *, dim: int, dense_index: S.DenseIndex, timeout_s: float,
-                      analyzer: str = S.DEFAULT_ANALYZER) -> None:
-    """Create the collection's schema (indexes follow in ``ensure_indexes``); losing a creation race is fine."""
+                      analyzer: str = S.DEFAULT_ANALYZER, tenant_partitions: int = 0) -> None:
+    """Create the collection's schema (indexes follow in ``ensure_indexes``); losing a creation race is fine.
+
+    ``tenant_partitions`` > 0 makes ``tenant`` the partition key over that many partitions (never on Milvus Lite:
+    the caller passes 0 there, see ``schema``)."""
     if client.has_collection(name, timeout=timeout_s, **NO_CLIENT_RETRY):
         return
+    keyed = tenant_partitions > 0
+    extra = {"num_partitions": tenant_partitions} if keyed else {}
     try:
-        client.create_collection(name, schema=S.build_schema(client, dim, analyzer), timeout=timeout_s,
-                                 **NO_CLIENT_RETRY)
-        log.info("created collection %s (dim %d, dense %s, BM25 analyzer %s)", name, dim, dense_index, analyzer)
+        client.create_collection(name, schema=S.build_schema(client, dim, analyzer, tenant_partition_key=keyed),
+                                 timeout=timeout_s, **extra, **NO_CLIENT_RETRY)
+        log.info("created collection %s (dim %d, dense %s, BM25 analyzer %s, %s)", name, dim, dense_index, analyzer,
+                 f"tenant partition key over {tenant_partitions} partitions" if keyed else "no partition key")
     except Exception as exc:
         if not is_already_exists(exc):
             raise
 
 
 def check_catalog_collection(client: Any, name: str, *, dim: int, timeout_s: float,
-                             analyzer: str | None = None) -> None:
+                             analyzer: str | None = None, tenant_partitions: int = 0) -> None:
     """Refuse a collection without the catalog fields or with another dense dim (neither passes on its own); warn
-    when its BM25 analyzer is not the configured one (it keeps working; only a reindex changes an analyzer)."""
+    when its BM25 analyzer is not the configured one (it keeps working; only a reindex changes an analyzer), and
+    say so when a tenant partition key is configured but the collection predates it (a reindex migrates it)."""
     desc = client.describe_collection(name, timeout=timeout_s, **NO_CLIENT_RETRY)
     missing = {S.SKU, S.DENSE, S.SPARSE, S.EMBED_TEXT, S.VERSION, S.DELETED} - S.field_names(desc)
     if missing:
@@ -49,6 +56,9 @@ def check_catalog_collection(client: Any, name: str, *, dim: int, timeout_s: flo
     if analyzer is not None and existing_analyzer != analyzer:
         log.warning("collection %r was built with BM25 analyzer %s, not the configured %s; it keeps its own "
                     "until a reindex to a new collection", name, existing_analyzer or "unknown", analyzer)
+    if tenant_partitions > 0 and S.partition_key(desc) is None:
+        log.info("collection %r has no tenant partition key (created before it, or on Milvus Lite); tenant filters "
+                 "still apply; `catalog-search reindex --to NEW` builds a collection with it", name)
 
 
 def ensure_indexes(client: Any, name: str, *, dense_index: S.DenseIndex, lite: bool, timeout_s: float) -> None:

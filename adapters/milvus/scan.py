@@ -28,6 +28,12 @@ def collection_dim(client: Any, name: str, timeout: float) -> int | None:
         return S.dense_dim(client.describe_collection(name, timeout=timeout, **NO_CLIENT_RETRY))
 
 
+def partition_key(client: Any, name: str, timeout: float) -> str | None:
+    """The partition-key field of ``name`` (None: it has none); a missing collection is a ``StoreError``."""
+    with mapped(f"describe {name}"):
+        return S.partition_key(client.describe_collection(name, timeout=timeout, **NO_CLIENT_RETRY))
+
+
 def iter_rows(client: Any, name: str, *, page_rows: int, timeout: float, lite: bool,
               missing: frozenset[str] = frozenset()) -> Iterator[list[Product]]:
     """Every row of ``name`` (tombstones too, dense vector included) through a query iterator, page by page;

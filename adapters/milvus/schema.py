@@ -8,7 +8,10 @@ Milvus Lite 2.5.1 (the embedded engine) differs from a Milvus server in what it 
 * dense indexes: only FLAT, IVF_FLAT and AUTOINDEX ("local mode only support FLAT IVF_FLAT AUTOINDEX"), no HNSW;
 * scalar indexes: INVERTED (and Trie) on VARCHAR/BOOL/INT/DOUBLE only; STL_SORT and BITMAP are unknown and an index on
   an ARRAY field is rejected, so ``category_levels`` stays unindexed there (``array_contains`` still works);
-* aliases are UNIMPLEMENTED (see ``catalog.store.milvus`` for the registry fallback).
+* aliases are UNIMPLEMENTED (see ``catalog.store.milvus`` for the registry fallback);
+* a partition key is accepted at creation (and shown by ``describe_collection``), but then every filtered query and
+  search of the collection fails with "Invalid expr: …: invalid parameter" (milvus-io/milvus#43163), so a
+  collection on Lite never gets one: ``tenant`` stays a plain INVERTED-indexed field there.
 """
 
 from __future__ import annotations
@@ -97,9 +100,11 @@ def resolve_dense_index(setting: str, *, lite: bool) -> DenseIndex:
 
 
 def build_schema(client: MilvusClient | type[MilvusClient] = MilvusClient, dim: int = 384,
-                 analyzer: str = DEFAULT_ANALYZER):
+                 analyzer: str = DEFAULT_ANALYZER, *, tenant_partition_key: bool = False):
     """The collection schema (``CollectionSchema``) for ``dim``-sized dense vectors, with the BM25 function whose
-    terms come from the named ``analyzer`` (``catalog.store.analyzers``).
+    terms come from the named ``analyzer`` (``catalog.store.analyzers``). ``tenant_partition_key``: ``tenant`` is
+    the partition key (Milvus hashes tenants into the collection's partitions; a ``tenant ==`` filter then reads
+    only the tenant's partition — the filter itself still decides what matches).
 
     ``client`` may be a ``MilvusClient`` instance or the class itself (``create_schema`` needs no connection).
     """
@@ -109,7 +114,8 @@ def build_schema(client: MilvusClient | type[MilvusClient] = MilvusClient, dim: 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False,
                                   description="catalog products: latest state or tombstone per sku")
     schema.add_field(SKU, DataType.VARCHAR, max_length=limits.SKU_MAX_BYTES, is_primary=True)
-    schema.add_field(TENANT, DataType.VARCHAR, max_length=limits.TENANT_MAX_BYTES)
+    schema.add_field(TENANT, DataType.VARCHAR, max_length=limits.TENANT_MAX_BYTES,
+                     is_partition_key=tenant_partition_key)
     schema.add_field(LOCALE, DataType.VARCHAR, max_length=limits.LOCALE_MAX_BYTES)
     schema.add_field(TITLE, DataType.VARCHAR, max_length=limits.TITLE_MAX_BYTES)
     schema.add_field(DESCRIPTION, DataType.VARCHAR, max_length=limits.DESCRIPTION_MAX_BYTES)
@@ -195,6 +201,14 @@ def text_analyzer(description: dict[str, Any]) -> str | None:
                 return analyzer_name(json.loads(params) if isinstance(params, str) else params)
             except ValueError:
                 return None
+    return None
+
+
+def partition_key(description: dict[str, Any]) -> str | None:
+    """The partition-key field of a ``describe_collection`` result (None: the collection has none)."""
+    for f in description.get("fields", []):
+        if f.get("is_partition_key"):
+            return str(f.get("name"))
     return None
 
 

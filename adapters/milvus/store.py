@@ -62,7 +62,7 @@ class MilvusStore:
 
     def __init__(self, *, uri: str, collection: str, alias: str, dim: int, token: str = "",
                  index: str = "auto", timeout_s: float = 30.0, analyzer: str = DEFAULT_ANALYZER,
-                 hnsw_ef: int = 128) -> None:
+                 hnsw_ef: int = 128, tenant_partitions: int = 0) -> None:
         for label, name in (("collection", collection), ("alias", alias)):
             if not _NAME_RE.match(name):
                 raise ConfigError(f"invalid Milvus {label} name {name!r}: letters, digits and _ only, not starting "
@@ -76,6 +76,7 @@ class MilvusStore:
         if analyzer not in ANALYZERS:
             raise ConfigError(f"unknown BM25 analyzer {analyzer!r}; expected one of {', '.join(ANALYZERS)}")
         self.analyzer = analyzer
+        self.tenant_partitions = tenant_partitions      # > 0: tenant is the partition key of new collections
         self._warned_cjk = False
         self.uri = uri
         self.token = token
@@ -99,7 +100,8 @@ class MilvusStore:
                    collection=settings.milvus.collection,
                    alias=settings.milvus.alias, dim=settings.embed.vector_dim, index=settings.milvus.index,
                    timeout_s=settings.milvus.timeout_s,
-                   analyzer=settings.milvus.bm25_analyzer, hnsw_ef=settings.milvus.hnsw_ef)
+                   analyzer=settings.milvus.bm25_analyzer, hnsw_ef=settings.milvus.hnsw_ef,
+                   tenant_partitions=settings.milvus.tenant_partitions)
 
     # -- plumbing -----------------------------------------------------------------------------------------------
     @property
@@ -145,10 +147,12 @@ class MilvusStore:
         c = self.client
         dense, t = self.dense_index, self.timeout_s
         self._missing.pop(self.collection, None)
+        partitions = 0 if lite else self.tenant_partitions      # Lite cannot filter a partition-key collection
         with mapped(f"ensure_collection {self.collection}"):
             create_if_missing(c, self.collection, dim=self.dim, dense_index=dense, analyzer=self.analyzer,
-                              timeout_s=t)
-            check_catalog_collection(c, self.collection, dim=self.dim, analyzer=self.analyzer, timeout_s=t)
+                              timeout_s=t, tenant_partitions=partitions)
+            check_catalog_collection(c, self.collection, dim=self.dim, analyzer=self.analyzer, timeout_s=t,
+                                     tenant_partitions=partitions)
             ensure_indexes(c, self.collection, dense_index=dense, lite=lite, timeout_s=t)
             c.load_collection(self.collection, timeout=t, **NO_CLIENT_RETRY)
         self._warn_missing(self.collection)
@@ -356,6 +360,10 @@ class MilvusStore:
 
     def collection_dim(self, name: str) -> int | None:
         return scan.collection_dim(self.client, name, self.timeout_s)
+
+    def partition_key(self, name: str | None = None) -> str | None:
+        """The partition-key field of a collection (default: ours), None when it has none."""
+        return scan.partition_key(self.client, name or self.collection, self.timeout_s)
 
     def iter_rows(self, name: str, *, page_rows: int = 1000) -> Iterator[list[Product]]:
         return scan.iter_rows(self.client, name, page_rows=page_rows, timeout=self.timeout_s, lite=self.is_lite,

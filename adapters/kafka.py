@@ -1,5 +1,5 @@
 """Kafka adapters (kafka-python): the ``EventLog`` the ingest loop consumes, consumer and producer factories, topic
-set-up, group offsets, the dead-letter sink.
+set-up, group offsets, the dead-letter sink, the query-log sink and the reader of a whole topic (query-log export).
 
 kafka-python errors are mapped here, once, to ``BrokerError`` (retriable unless the error says otherwise).
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -223,3 +223,67 @@ def group_offsets(settings: Settings, topic: str) -> tuple[dict[int, int | None]
 def make_event_log(settings: Settings, **overrides: Any) -> KafkaEventLog:
     """The ingest group's ``EventLog`` (``overrides``: consumer settings such as ``group_id``)."""
     return KafkaEventLog(make_consumer(settings, **overrides))
+
+
+class KafkaQueryLogSink:
+    """``retrieve.querylog.QueryLogSink`` on a producer of its own: acks=1, short linger, and every wait (metadata,
+    buffer, acknowledgement) bounded by ``CATALOG_QUERYLOG_SEND_TIMEOUT_S``. Only the query log's background thread
+    calls it."""
+
+    def __init__(self, producer: KafkaProducer, topic: str) -> None:
+        self.producer = producer
+        self.topic = topic
+
+    def send(self, key: bytes, value: bytes, on_done: Callable[[BaseException | None], None]) -> None:
+        try:
+            future = self.producer.send(self.topic, key=key, value=value)
+        except KafkaError as exc:
+            raise broker_error("produce (query log)", exc) from exc
+        future.add_callback(lambda _metadata: on_done(None))
+        future.add_errback(on_done)
+
+    def flush(self, timeout_s: float) -> None:
+        try:
+            self.producer.flush(timeout=timeout_s)
+        except KafkaError as exc:
+            raise broker_error("flush (query log)", exc) from exc
+
+    def close(self) -> None:
+        self.producer.close(timeout=1.0)
+
+
+def make_querylog_sink(settings: Settings) -> KafkaQueryLogSink:
+    """Connect the query-log producer (raises a retriable ``BrokerError`` while the broker is unreachable) and
+    create the topic if missing."""
+    timeout_ms = int(settings.querylog.send_timeout_s * 1000)
+    ensure_topics(settings, [settings.querylog.topic])
+    producer = make_producer(settings, acks=1, linger_ms=20, max_block_ms=timeout_ms,
+                             request_timeout_ms=max(1000, timeout_ms // 2), delivery_timeout_ms=max(1020, timeout_ms),
+                             api_version_auto_timeout_ms=min(timeout_ms, 5000), client_id="catalog-querylog")
+    return KafkaQueryLogSink(producer, settings.querylog.topic)
+
+
+def read_topic(settings: Settings, topic: str, *, poll_s: float = 1.0) -> Iterator[bytes]:
+    """Every record value of ``topic`` from the start of each partition up to its end when the read began (no
+    consumer group: nothing is committed)."""
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap.split(","), group_id=None,
+                                 enable_auto_commit=False, client_id="catalog-export")
+    except KafkaError as exc:
+        raise broker_error("connect (consumer)", exc) from exc
+    try:
+        partitions = topic_partitions(consumer, topic)
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        left = {tp for tp in partitions if ends[tp] > consumer.position(tp)}
+        while left:
+            for tp, messages in consumer.poll(timeout_ms=int(poll_s * 1000)).items():
+                for message in messages:
+                    if message.offset < ends[tp] and message.value is not None:
+                        yield message.value
+            left = {tp for tp in left if consumer.position(tp) < ends[tp]}
+    except KafkaError as exc:
+        raise broker_error(f"read {topic}", exc) from exc
+    finally:
+        consumer.close(autocommit=False)

@@ -56,6 +56,7 @@ class SearchRequest:
     page_size: int = 0                      # > 0: pages of this many hits (top_k is then ignored)
     page_token: str = ""                    # the previous page's ``next_page_token``
     sort: Sort = "relevance"                # other sorts order the result set (the relevant products)
+    spell_correct: bool | None = None       # correct misspelled terms on the BM25 side; None: CATALOG_SPELL_ENABLED
 
     @property
     def paged(self) -> bool:
@@ -136,6 +137,8 @@ class SearchResponse:
     facets: tuple[Facet, ...] = ()
     next_page_token: str = ""                                    # "" = no further page (or not paged)
     result_set: ResultSet | None = None                          # set for grouped/faceted/paged/sorted requests
+    request_id: str = ""                    # this search's id (also the query-log record's key)
+    corrected_query: str = ""               # the query the BM25 side searched, when spelling changed it; else ""
 
 
 class InvalidRequest(ValueError):

@@ -65,3 +65,32 @@ def iter_rows(client: Any, name: str, *, page_rows: int, timeout: float, lite: b
             iterator.close()
         except Exception as exc:  # noqa: BLE001 - closing must not hide the real outcome
             log.debug("closing the query iterator: %s", exc)
+
+
+def iter_texts(client: Any, name: str, *, page_rows: int, timeout: float, lite: bool) -> Iterator[list[str]]:
+    """Title and brand (one string each, brand only when set) of every live row of ``name``, page by page."""
+    with mapped(f"read texts of {name}"):
+        try:
+            iterator = client.query_iterator(name, batch_size=page_rows, filter=f"{S.DELETED} == false",
+                                             output_fields=[S.TITLE, S.BRAND], timeout=timeout)
+        except Exception as exc:
+            if lite and is_lite_empty_result(exc):
+                return
+            raise
+    try:
+        while True:
+            with mapped(f"read texts of {name}"):
+                try:
+                    rows = iterator.next()
+                except Exception as exc:
+                    if lite and is_lite_empty_result(exc):
+                        return
+                    raise
+            if not rows:
+                return
+            yield [text for row in rows for text in (row.get(S.TITLE) or "", row.get(S.BRAND) or "") if text]
+    finally:
+        try:
+            iterator.close()
+        except Exception as exc:  # noqa: BLE001
+            log.debug("closing the query iterator: %s", exc)

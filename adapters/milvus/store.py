@@ -369,6 +369,11 @@ class MilvusStore:
         return scan.iter_rows(self.client, name, page_rows=page_rows, timeout=self.timeout_s, lite=self.is_lite,
                               missing=self.missing_fields(name))
 
+    def iter_texts(self, collection: str, *, page_rows: int = 2000) -> Iterator[list[str]]:
+        """Titles and brands of the live rows of ``collection`` (``retrieve.spelling.CatalogTexts``)."""
+        return scan.iter_texts(self.client, collection, page_rows=page_rows, timeout=self.timeout_s,
+                               lite=self.is_lite)
+
     def close(self) -> None:
         with self._lock:
             client, self._client = self._client, None

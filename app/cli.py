@@ -124,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "(same query, filters and options)")
     search.add_argument("--sort", choices=("relevance", "price_asc", "price_desc", "newest"),
                         help="order of the result set (default relevance); other sorts order only the result set")
+    spell = search.add_mutually_exclusive_group()
+    spell.add_argument("--spell", dest="spell_correct", action="store_const", const=True, default=None,
+                       help="correct misspelled terms on the BM25 side (default: the server's CATALOG_SPELL_ENABLED)")
+    spell.add_argument("--no-spell", dest="spell_correct", action="store_const", const=False,
+                       help="search exactly what was typed")
     search.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     search.add_argument("--address", help="server address (default CATALOG_GRPC_ADDRESS)")
     search.add_argument("--timeout", type=_positive_float, default=5.0, metavar="SECONDS",

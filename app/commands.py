@@ -178,7 +178,7 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
                                  candidates=args.candidates, fusion=args.fusion, alpha=args.alpha,
                                  retrievers=args.retrievers, group_by="group_id" if args.group else None,
                                  facets=args.facet, page_size=args.page_size, page_token=args.page_token,
-                                 sort=args.sort)
+                                 sort=args.sort, spell_correct=args.spell_correct)
     except InvalidSearch as exc:
         print(f"invalid request: {exc.message}", file=sys.stderr)
         return 2

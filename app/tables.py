@@ -19,7 +19,7 @@ from catalog_search.retrieve.domain import SearchResponse
 
 WIDTH = 200              # wide enough that no table wraps: titles are cut at TITLE_WIDTH columns
 TITLE_WIDTH = 48
-STAGE_ORDER = ("count", "embed", "dense", "exact_scan", "bm25", "fuse", "hydrate", "rerank")   # display order
+STAGE_ORDER = ("spell", "count", "embed", "dense", "exact_scan", "bm25", "fuse", "hydrate", "rerank")   # display order
 
 
 def new_table(*columns: str, right: Iterable[str] = ()) -> Table:
@@ -91,6 +91,8 @@ def _num(value: float | None, fmt: str = ".3f") -> str:
 
 def _search_notes(resp: SearchResponse, rerank_requested: bool) -> list[str]:
     notes = [] if resp.hits else ["(no results)"]
+    if resp.corrected_query:
+        notes.insert(0, f"showing results for: {resp.corrected_query}")
     if any(not h.in_stock for h in resp.hits):
         notes.append("* out of stock")
     reranker = resp.models.get("reranker", "")
@@ -110,4 +112,6 @@ def _search_notes(resp: SearchResponse, rerank_requested: bool) -> list[str]:
         notes.append("timings: " + ", ".join(f"{k} {resp.timings_ms[k]:.1f}ms" for k in stages))
     if resp.models:
         notes.append("models: " + ", ".join(f"{k}={v}" for k, v in resp.models.items()))
+    if resp.request_id:
+        notes.append(f"request id: {resp.request_id}")
     return notes

@@ -88,21 +88,24 @@ class SearchClient:
                rerank: bool = True, candidates: int | None = None, instruction: str | None = None,
                fusion: str | None = None, alpha: float | None = None, retrievers: str | None = None,
                group_by: str | None = None, facets: Iterable[str | FacetRequest] = (), page_size: int = 0,
-               page_token: str = "", sort: str | None = None, timeout_s: float | None = None) -> SearchResponse:
+               page_token: str = "", sort: str | None = None, spell_correct: bool | None = None,
+               timeout_s: float | None = None) -> SearchResponse:
         """Search; ``categories`` given as "A > B" match that path and below, ``CategoryFilter`` objects as set.
 
         ``top_k=0``, ``candidates=None``, ``fusion=None``, ``alpha=None``, ``retrievers=None`` and ``sort=None``
         mean the server's defaults (``retrievers``: both, ``sort``: relevance). ``group_by="group_id"`` folds
         variants into one hit per group; ``facets`` are ``FacetRequest``s or their text form (``parse_facet``:
         "brand", "category:2", "price:25,50,100"); ``page_size`` > 0 pages the result set, ``page_token`` is the
-        previous answer's ``next_page_token``. Raises ``InvalidSearch``, ``SearchUnavailable`` (after the retries)
-        or ``SearchError``.
+        previous answer's ``next_page_token``; ``spell_correct=None`` is the server's default. The response carries
+        ``request_id`` and ``corrected_query`` ("" when spelling changed nothing). Raises ``InvalidSearch``,
+        ``SearchUnavailable`` (after the retries) or ``SearchError``.
         """
         request = build_request(query, top_k=top_k, categories=categories, brands=brands, price_min=price_min,
                                 price_max=price_max, in_stock_only=in_stock_only, locale=locale, tenant=tenant,
                                 rerank=rerank, candidates=candidates, instruction=instruction, fusion=fusion,
                                 alpha=alpha, retrievers=retrievers, group_by=group_by, facets=facets,
-                                page_size=page_size, page_token=page_token, sort=sort)
+                                page_size=page_size, page_token=page_token, sort=sort,
+                                spell_correct=spell_correct)
         return response_from_proto(self._call(request, self.timeout_s if timeout_s is None else timeout_s))
 
     def rerank(self, query: str, documents: Iterable[str], *, instruction: str | None = None,
@@ -170,7 +173,8 @@ def build_request(query: str, *, top_k: int = 10, categories: Iterable[str | Cat
                   rerank: bool = True, candidates: int | None = None, instruction: str | None = None,
                   fusion: str | None = None, alpha: float | None = None, retrievers: str | None = None,
                   group_by: str | None = None, facets: Iterable[str | FacetRequest] = (), page_size: int = 0,
-                  page_token: str = "", sort: str | None = None) -> pb.SearchRequest:
+                  page_token: str = "", sort: str | None = None,
+                  spell_correct: bool | None = None) -> pb.SearchRequest:
     """The wire request for ``SearchClient.search``'s arguments. Values the wire cannot carry raise ``InvalidSearch``
     (negative counts, text that is not UTF-8, a facet text that does not parse); everything else is validated by
     the server."""
@@ -211,6 +215,8 @@ def build_request(query: str, *, top_k: int = 10, categories: Iterable[str | Cat
         msg.instruction = instruction
     if alpha is not None:
         msg.alpha = float(alpha)
+    if spell_correct is not None:
+        msg.spell_correct = bool(spell_correct)
     return msg
 
 
@@ -293,6 +299,8 @@ def response_to_dict(resp: SearchResponse) -> dict[str, Any]:
         "degraded_reason": resp.degraded_reason,
         "timings_ms": resp.timings_ms,
         "models": resp.models,
+        "request_id": resp.request_id,
+        "corrected_query": resp.corrected_query,
     }
     if resp.result_set is not None:
         r = resp.result_set

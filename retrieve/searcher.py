@@ -26,6 +26,12 @@ One search, in order (each stage timed in ``timings_ms``):
    variants; a facet whose own filter is set gets one more retrieval (steps 3-6) without that filter (``facets``
    timing).
 
+Before 3, ``spell`` (with a ``Speller``, when the request or ``spell_default`` asks for it and BM25 runs): misspelled
+terms are corrected against the catalog's vocabulary and the BM25 side searches the corrected text
+(``retrieve.spelling``); the response says it in ``corrected_query``. Every response carries a fresh
+``request_id``; with a ``QueryLog`` each answered search is handed to it (``retrieve.querylog``: a bounded queue,
+published by a background thread, so the log never slows or fails a search).
+
 The store is any ``core.store.SearchStore`` (Milvus in production, in memory in unit tests); its failures are
 ``StoreError`` (mapped once in the adapter); when the caller's deadline has passed before a store call the search
 stops with a retriable ``StoreError``.
@@ -37,6 +43,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -53,7 +60,9 @@ from catalog_search.retrieve.facets import without_own_filter
 from catalog_search.retrieve.filters import validate_request
 from catalog_search.retrieve.fusion import Candidate, rrf, weighted
 from catalog_search.retrieve.paging import Cursor, PageTokens
+from catalog_search.retrieve.querylog import QueryLog, new_request_id, now_ms, record_of
 from catalog_search.retrieve.results import shape
+from catalog_search.retrieve.spelling import Speller
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +116,9 @@ class Searcher:
                  fusion: Fusion = "weighted", alpha: float = 0.35,
                  exact_threshold: int = 2000, cache: TTLCache[np.ndarray] | None = None,
                  query_instruction: str = DEFAULT_QUERY_INSTRUCTION, query_template: str = QWEN3_QUERY_TEMPLATE,
-                 alias_ttl_s: float = 5.0, result_depth: int = 200, page_tokens: PageTokens | None = None) -> None:
+                 alias_ttl_s: float = 5.0, result_depth: int = 200, page_tokens: PageTokens | None = None,
+                 speller: Speller | None = None, spell_default: bool = False,
+                 query_log: QueryLog | None = None) -> None:
         if candidates < 1 or exact_threshold < 0 or result_depth < 1:
             raise ValueError("candidates and result_depth must be >= 1 and exact_threshold >= 0")
         if fusion not in ("rrf", "weighted") or not 0.0 <= alpha <= 1.0:
@@ -125,6 +136,9 @@ class Searcher:
         self.alias_ttl_s = alias_ttl_s
         self.result_depth = min(result_depth, store.max_limit)
         self.page_tokens = page_tokens or PageTokens()
+        self.speller = speller
+        self.spell_default = spell_default
+        self.query_log = query_log
         self._alias: tuple[str, float] | None = None
         self._lock = threading.Lock()
 
@@ -178,21 +192,40 @@ class Searcher:
         models = {"embedding": self.embedder.model_id, "reranker": "none"}
         try:
             collection = self.collection()
-            return self._search(req, req.filters, collection, clock, models, cursor)
+            bm25_text = self._spell(req, collection, clock)
+            resp = self._search(req, req.filters, collection, clock, models, cursor, bm25_text)
         except StoreError:
             self.forget_alias()          # e.g. a reindex dropped the old collection: resolve again next time
             raise
+        resp = replace(resp, request_id=new_request_id(), corrected_query="" if bm25_text == req.query else bm25_text)
+        if self.query_log is not None:
+            self.query_log.publish(record_of(req, resp, request_id=resp.request_id, collection=collection,
+                                             ts_ms=now_ms()))
+        return resp
+
+    def _spell(self, req: SearchRequest, collection: str, clock: _Clock) -> str:
+        """The text the BM25 side searches: the query, with misspelled terms corrected when asked for."""
+        wanted = self.spell_default if req.spell_correct is None else req.spell_correct
+        if self.speller is None or not wanted or req.retrievers == "dense":
+            return req.query
+        started = time.perf_counter()
+        vocabulary = self.speller.vocabulary(collection)        # never waits for a (re)build
+        text = req.query if vocabulary is None else vocabulary.correct(req.query).text
+        clock.stage("spell", started)
+        return text
 
     def _search(self, req: SearchRequest, filters: SearchFilters, collection: str, clock: _Clock,
-                models: dict[str, str], cursor: Cursor | None = None) -> SearchResponse:
+                models: dict[str, str], cursor: Cursor | None = None, bm25_text: str | None = None
+                ) -> SearchResponse:
         store = self.store
         if req.shaped:               # the result set: deep enough that top_k groups fill (README, result depth)
             depth = max(self.result_depth, req.candidates, req.page_size or req.top_k)
         else:
             depth = max(self.candidates, req.candidates, req.top_k)
-        found = self._fused(req, filters, collection, clock, depth)
+        found = self._fused(req, filters, collection, clock, depth, bm25_text=bm25_text)
         if found is None:
-            return self._answer(req, [], {}, None, "", clock, models, cursor, depth, collection)
+            return self._answer(req, [], {}, None, "", clock, models, cursor, depth, collection,
+                                bm25_text=bm25_text)
         fused, rows, vector = found
         t = time.perf_counter()
         pool = fused[: depth if req.shaped else max(req.candidates, req.top_k) if req.rerank else req.top_k]
@@ -215,17 +248,18 @@ class Searcher:
                 clock.stage("rerank", t)
         hits = _hits(pool, rows, rerank_scores)
         return self._answer(req, hits, rows, rerank_scores, degraded_reason, clock, models, cursor, depth, collection,
-                            vector)
+                            vector, bm25_text=bm25_text)
 
     def _answer(self, req: SearchRequest, hits: list[Hit], rows: dict[str, StoredHit], rerank: list[float] | None,
                 degraded_reason: str, clock: _Clock, models: dict[str, str], cursor: Cursor | None, depth: int,
-                collection: str, vector: np.ndarray | None = None) -> SearchResponse:
+                collection: str, vector: np.ndarray | None = None, *,
+                bm25_text: str | None = None) -> SearchResponse:
         """The response: the top ``top_k`` hits, or the shaped answer (groups, facets, page) of the result set."""
         if not req.shaped:
             return SearchResponse(hits=hits[: req.top_k], degraded=bool(degraded_reason),
                                   degraded_reason=degraded_reason, timings_ms=clock.done(), models=models)
         t = time.perf_counter()
-        pools = self._facet_pools(req, collection, clock, depth, vector) if req.facets else {}
+        pools = self._facet_pools(req, collection, clock, depth, vector, bm25_text) if req.facets else {}
         if pools:
             t = clock.stage("facets", t)
         if req.group_by and any(not rows[h.sku].group_id for h in hits):
@@ -240,7 +274,7 @@ class Searcher:
                               next_page_token=shaped.next_page_token, result_set=shaped.result_set)
 
     def _facet_pools(self, req: SearchRequest, collection: str, clock: _Clock, depth: int,
-                     vector: np.ndarray | None) -> dict[str, list[StoredHit]]:
+                     vector: np.ndarray | None, bm25_text: str | None = None) -> dict[str, list[StoredHit]]:
         """For each facet whose own filter is set: the result set of the request without that filter (fused, not
         reranked: counting needs membership only), as stored rows."""
         pools: dict[str, list[StoredHit]] = {}
@@ -249,7 +283,8 @@ class Searcher:
             if filters is None:
                 continue
             inner = clock.child()                                 # its stages are timed as one "facets" stage
-            found = self._fused(req, filters, collection, inner, depth, vector=vector, with_text=False)
+            found = self._fused(req, filters, collection, inner, depth, vector=vector, with_text=False,
+                                bm25_text=bm25_text)
             if found is None:
                 pools[spec.name] = []
                 continue
@@ -262,11 +297,13 @@ class Searcher:
         return pools
 
     def _fused(self, req: SearchRequest, filters: SearchFilters, collection: str, clock: _Clock, depth: int, *,
-               vector: np.ndarray | None = None, with_text: bool | None = None
+               vector: np.ndarray | None = None, with_text: bool | None = None, bm25_text: str | None = None
                ) -> tuple[list[Candidate], dict[str, StoredHit], np.ndarray | None] | None:
         """Steps 3-6: the fused candidates of ``filters`` (each retriever ``depth`` deep), the hit fields the
-        retrieval returned and the query vector; None when an exact count says nothing matches."""
+        retrieval returned and the query vector; None when an exact count says nothing matches. ``bm25_text``: what
+        the BM25 side searches (the spell-corrected query; default the query)."""
         store = self.store
+        text = req.query if bm25_text is None else bm25_text
         t = time.perf_counter()
         is_exact = False
         if not store.dense_is_exact(collection):
@@ -285,11 +322,11 @@ class Searcher:
             t = clock.stage("embed", t)
         rows: dict[str, StoredHit] = {}
         if is_exact:
-            dense, sparse = self._exact_retrieve(req, filters, collection, clock, vector, depth)
+            dense, sparse = self._exact_retrieve(req, filters, collection, clock, vector, depth, text)
             t = time.perf_counter()
         else:
             # both retrievers in one store call, hit fields included: no separate hydrate trip
-            found = store.retrieve(collection, filters, vector=vector, text=req.query if use_bm25 else None,
+            found = store.retrieve(collection, filters, vector=vector, text=text if use_bm25 else None,
                                    limit=depth, with_text=req.rerank if with_text is None else with_text,
                                    timeout=clock.timeout("retrieve"))
             dense, sparse, rows = found.dense, found.bm25, found.hits
@@ -306,7 +343,7 @@ class Searcher:
         return fused, rows, vector
 
     def _exact_retrieve(self, req: SearchRequest, filters: SearchFilters, collection: str, clock: _Clock,
-                        vector: np.ndarray | None, depth: int) -> tuple[Ranked, Ranked]:
+                        vector: np.ndarray | None, depth: int, text: str) -> tuple[Ranked, Ranked]:
         """An approximate index and a selective filter: every matching vector scored here (numpy cosine), BM25 as
         deep as the matches; the hits' fields are hydrated after fusion."""
         store, t = self.store, time.perf_counter()
@@ -320,12 +357,12 @@ class Searcher:
             dense = cosine_ranked(vector, skus, vectors)
             t = clock.stage("exact_scan", t)
         if req.retrievers != "dense":
-            sparse = store.bm25_search(collection, filters, req.query, limit=depth, timeout=clock.timeout("bm25"))
+            sparse = store.bm25_search(collection, filters, text, limit=depth, timeout=clock.timeout("bm25"))
             clock.stage("bm25", t)
         return dense, sparse
 
     def close(self) -> None:
-        for part in (self.rerank_stage, self.embedder, self.store):
+        for part in (self.query_log, self.speller, self.rerank_stage, self.embedder, self.store):
             close = getattr(part, "close", None)
             if callable(close):
                 try:

@@ -76,6 +76,7 @@ def request_from_proto(msg: pb.SearchRequest, *, default_candidates: int) -> Sea
         page_size=msg.page_size,
         page_token=msg.page_token,
         sort=msg.sort or "relevance",                           # type: ignore[arg-type]
+        spell_correct=msg.spell_correct if msg.HasField("spell_correct") else None,
     )
 
 
@@ -112,7 +113,8 @@ def filters_to_proto(filters: SearchFilters) -> pb.SearchFilters:
 def response_to_proto(resp: SearchResponse) -> pb.SearchResponse:
     msg = pb.SearchResponse(hits=[_hit_to_proto(h) for h in resp.hits], degraded=resp.degraded,
                             degraded_reason=resp.degraded_reason, facets=[_facet_to_proto(f) for f in resp.facets],
-                            next_page_token=resp.next_page_token)
+                            next_page_token=resp.next_page_token, request_id=resp.request_id,
+                            corrected_query=resp.corrected_query)
     if resp.result_set is not None:
         r = resp.result_set
         msg.result_set.CopyFrom(pb.ResultSet(depth=r.depth, products=r.products, size=r.size, offset=r.offset,
@@ -154,7 +156,8 @@ def response_from_proto(msg: pb.SearchResponse) -> SearchResponse:
     return SearchResponse(hits=[_hit_from_proto(h) for h in msg.hits], degraded=msg.degraded,
                           degraded_reason=msg.degraded_reason, timings_ms=dict(msg.timings_ms),
                           models=dict(msg.models), facets=tuple(_facet_from_proto(f) for f in msg.facets),
-                          next_page_token=msg.next_page_token, result_set=result_set)
+                          next_page_token=msg.next_page_token, result_set=result_set,
+                          request_id=msg.request_id, corrected_query=msg.corrected_query)
 
 
 def _facet_from_proto(msg: pb.Facet) -> Facet:

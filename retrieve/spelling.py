@@ -33,7 +33,6 @@ from symspellpy import SymSpell, Verbosity
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+")
-_LETTERS = re.compile(r"^[^\W\d_]+$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 LONG_TERM = 8                  # terms at least this long may be corrected by up to ``max_edit`` edits
 RETRY_AFTER_ERROR_S = 30.0
@@ -47,7 +46,7 @@ class CatalogTexts(Protocol):
 
 def words(text: str) -> list[str]:
     """The lower-cased words of ``text`` that may enter a vocabulary: letters only, no CJK (never corrected)."""
-    return [w for w in _WORD.findall(text.lower()) if _LETTERS.match(w) and not _CJK.search(w)]
+    return [w for w in _WORD.findall(text.lower()) if w.isalpha() and not _CJK.search(w)]
 
 
 def english_words(min_count: int = 0) -> frozenset[str]:
@@ -100,7 +99,7 @@ class Vocabulary:
     def correct_term(self, term: str) -> str | None:
         """The catalog term ``term`` should be, or None when it stays as typed."""
         low = term.lower()
-        if len(low) < self.min_length or not _LETTERS.match(low) or _CJK.search(low):
+        if len(low) < self.min_length or not low.isalpha() or _CJK.search(low):
             return None
         if low in self.counts or low in self.known:
             return None

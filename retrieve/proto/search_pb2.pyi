@@ -45,7 +45,7 @@ class FacetRequest(_message.Message):
     def __init__(self, field: _Optional[str] = ..., level: _Optional[int] = ..., ranges: _Optional[_Iterable[float]] = ..., size: _Optional[int] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("query", "top_k", "filters", "rerank", "candidates", "instruction", "fusion", "alpha", "retrievers", "group_by", "facets", "page_size", "page_token", "sort")
+    __slots__ = ("query", "top_k", "filters", "rerank", "candidates", "instruction", "fusion", "alpha", "retrievers", "group_by", "facets", "page_size", "page_token", "sort", "spell_correct")
     QUERY_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
     FILTERS_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +60,7 @@ class SearchRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     SORT_FIELD_NUMBER: _ClassVar[int]
+    SPELL_CORRECT_FIELD_NUMBER: _ClassVar[int]
     query: str
     top_k: int
     filters: SearchFilters
@@ -74,7 +75,8 @@ class SearchRequest(_message.Message):
     page_size: int
     page_token: str
     sort: str
-    def __init__(self, query: _Optional[str] = ..., top_k: _Optional[int] = ..., filters: _Optional[_Union[SearchFilters, _Mapping]] = ..., rerank: bool = ..., candidates: _Optional[int] = ..., instruction: _Optional[str] = ..., fusion: _Optional[str] = ..., alpha: _Optional[float] = ..., retrievers: _Optional[str] = ..., group_by: _Optional[str] = ..., facets: _Optional[_Iterable[_Union[FacetRequest, _Mapping]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., sort: _Optional[str] = ...) -> None: ...
+    spell_correct: bool
+    def __init__(self, query: _Optional[str] = ..., top_k: _Optional[int] = ..., filters: _Optional[_Union[SearchFilters, _Mapping]] = ..., rerank: bool = ..., candidates: _Optional[int] = ..., instruction: _Optional[str] = ..., fusion: _Optional[str] = ..., alpha: _Optional[float] = ..., retrievers: _Optional[str] = ..., group_by: _Optional[str] = ..., facets: _Optional[_Iterable[_Union[FacetRequest, _Mapping]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., sort: _Optional[str] = ..., spell_correct: bool = ...) -> None: ...
 
 class StageScores(_message.Message):
     __slots__ = ("dense", "bm25", "fused", "rerank")
@@ -161,7 +163,7 @@ class ResultSet(_message.Message):
     def __init__(self, depth: _Optional[int] = ..., products: _Optional[int] = ..., size: _Optional[int] = ..., offset: _Optional[int] = ..., sort: _Optional[str] = ..., group_by: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("hits", "degraded", "degraded_reason", "timings_ms", "models", "facets", "next_page_token", "result_set")
+    __slots__ = ("hits", "degraded", "degraded_reason", "timings_ms", "models", "facets", "next_page_token", "result_set", "request_id", "corrected_query")
     class TimingsMsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +186,8 @@ class SearchResponse(_message.Message):
     FACETS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     RESULT_SET_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRECTED_QUERY_FIELD_NUMBER: _ClassVar[int]
     hits: _containers.RepeatedCompositeFieldContainer[Hit]
     degraded: bool
     degraded_reason: str
@@ -192,7 +196,9 @@ class SearchResponse(_message.Message):
     facets: _containers.RepeatedCompositeFieldContainer[Facet]
     next_page_token: str
     result_set: ResultSet
-    def __init__(self, hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., degraded: bool = ..., degraded_reason: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., models: _Optional[_Mapping[str, str]] = ..., facets: _Optional[_Iterable[_Union[Facet, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., result_set: _Optional[_Union[ResultSet, _Mapping]] = ...) -> None: ...
+    request_id: str
+    corrected_query: str
+    def __init__(self, hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., degraded: bool = ..., degraded_reason: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., models: _Optional[_Mapping[str, str]] = ..., facets: _Optional[_Iterable[_Union[Facet, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., result_set: _Optional[_Union[ResultSet, _Mapping]] = ..., request_id: _Optional[str] = ..., corrected_query: _Optional[str] = ...) -> None: ...
 
 class RerankRequest(_message.Message):
     __slots__ = ("query", "documents", "instruction")

@@ -31,7 +31,8 @@ HIT_SPARSE = Hit(sku="ZH-2", title="电钻 20V", brand="博世", category="工�
                  in_stock=False, score=0.016, scores=StageScores(dense=None, bm25=3.0, fused=0.016, rerank=None))
 RESPONSE = SearchResponse(hits=[HIT_FULL, HIT_SPARSE], degraded=True, degraded_reason="rerank: timed out",
                           timings_ms={"embed": 3.5, "dense": 1.25, "rerank": 40.0},
-                          models={"embedding": "e5", "reranker": "Qwen/Qwen3-Reranker-0.6B"})
+                          models={"embedding": "e5", "reranker": "Qwen/Qwen3-Reranker-0.6B"},
+                          request_id="0f3c9a", corrected_query="cordless drill")
 
 
 class Aborted(Exception):
@@ -86,13 +87,13 @@ def call(searcher, msg, remaining=None):
 
 def test_every_request_field_reaches_the_domain():
     msg = pb.SearchRequest(
-        query="  red Drill ", top_k=25, rerank=False, candidates=300, instruction="find tools",
+        query="  red Drill ", top_k=25, rerank=False, candidates=300, instruction="find tools", spell_correct=False,
         filters=pb.SearchFilters(categories=[pb.CategoryFilter(path="Tools > Drills", prefix=True),
                                              pb.CategoryFilter(path="工具", prefix=False)],
                                  brands=["Bosch", "Makita"], price_min=0.0, price_max=150.5, in_stock_only=True,
                                  locale="en-US", tenant="outlet"))
     assert request_from_proto(msg, default_candidates=77) == SearchRequest(
-        query="  red Drill ", top_k=25, rerank=False, candidates=300, instruction="find tools",
+        query="  red Drill ", top_k=25, rerank=False, candidates=300, instruction="find tools", spell_correct=False,
         filters=SearchFilters(categories=(CategoryFilter("Tools > Drills", True), CategoryFilter("工具", False)),
                               brands=("Bosch", "Makita"), price_min=0.0, price_max=150.5, in_stock_only=True,
                               locale="en-US", tenant="outlet"))
@@ -122,7 +123,7 @@ def test_unknown_knob_values_pass_through_for_the_searcher_to_refuse():
 def test_unset_fields_take_the_documented_defaults():
     req = request_from_proto(pb.SearchRequest(query="q"), default_candidates=77)
     assert req == SearchRequest(query="q", top_k=10, candidates=77, rerank=True, instruction=None,
-                                filters=SearchFilters())
+                                filters=SearchFilters(), spell_correct=None)
     assert (req.fusion, req.alpha, req.retrievers, req.group_by, req.facets, req.page_size, req.page_token,
             req.sort) == (None, None, "both", None, (), 0, "", "relevance") and not req.shaped
     assert req.filters.price_min is None and req.filters.locale is None and req.filters.tenant is None
@@ -145,12 +146,13 @@ def test_no_validation_in_the_mapping_out_of_range_values_reach_the_searcher():
 
 
 def test_domain_request_round_trips_through_the_wire():
-    req = SearchRequest(query="q", top_k=3, rerank=False, candidates=50, instruction="i",
+    req = SearchRequest(query="q", top_k=3, rerank=False, candidates=50, instruction="i", spell_correct=True,
                         filters=SearchFilters(categories=(CategoryFilter("A > B", False),), brands=("x",),
                                               price_min=1.0, price_max=None, in_stock_only=True, locale="de-DE",
                                               tenant="t"))
     msg = build_request("q", top_k=3, categories=[CategoryFilter("A > B", False)], brands=["x"], price_min=1.0,
-                        in_stock_only=True, locale="de-DE", tenant="t", rerank=False, candidates=50, instruction="i")
+                        in_stock_only=True, locale="de-DE", tenant="t", rerank=False, candidates=50, instruction="i",
+                        spell_correct=True)
     wire = pb.SearchRequest.FromString(msg.SerializeToString())        # the public client's request, on the wire
     assert request_from_proto(wire, default_candidates=1) == req
 
@@ -210,6 +212,7 @@ def test_every_response_field_reaches_the_wire_and_back():
     assert second.scores.HasField("bm25") and second.scores.fused == 0.016 and not second.in_stock
     assert wire.degraded and wire.degraded_reason == "rerank: timed out"
     assert dict(wire.timings_ms) == RESPONSE.timings_ms and dict(wire.models) == RESPONSE.models
+    assert (wire.request_id, wire.corrected_query) == ("0f3c9a", "cordless drill")
     assert response_from_proto(wire) == RESPONSE
 
 
@@ -393,7 +396,9 @@ def test_health_reflection_and_graceful_stop(running):
 
 def test_json_rendering():
     data = response_to_dict(RESPONSE)
-    assert set(data) == {"hits", "facets", "next_page_token", "degraded", "degraded_reason", "timings_ms", "models"}
+    assert set(data) == {"hits", "facets", "next_page_token", "degraded", "degraded_reason", "timings_ms", "models",
+                         "request_id", "corrected_query"}
+    assert (data["request_id"], data["corrected_query"]) == ("0f3c9a", "cordless drill")
     assert data["hits"][1]["scores"] == {"dense": None, "bm25": 3.0, "fused": 0.016, "rerank": None}
     assert not math.isnan(data["hits"][0]["score"])
     assert data["facets"] == {} and data["next_page_token"] == "" and data["hits"][0]["group_id"] == ""

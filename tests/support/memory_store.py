@@ -243,6 +243,13 @@ class MemoryStore:
     def collection_dim(self, name: str) -> int | None:
         return self._get(name).dim
 
+    def iter_texts(self, collection: str, *, page_rows: int = 2000) -> Iterator[list[str]]:
+        """Title and brand of every live row (``retrieve.spelling.CatalogTexts``), like ``MilvusStore``."""
+        live = [r.product for r in self._get(collection).rows.values() if not r.product.deleted]
+        texts = [t for p in live for t in (p.title, p.brand) if t]
+        for start in range(0, len(texts), page_rows):
+            yield texts[start:start + page_rows]
+
     def iter_rows(self, name: str, *, page_rows: int = 1000) -> Iterator[list[Product]]:
         products = [r.product for r in self._get(name).rows.values()]
         for start in range(0, len(products), page_rows):

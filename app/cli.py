@@ -154,14 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "Searcher for each config and report nDCG@10 (linear gains), Recall@100, MRR@10 and p50/p95 "
                         "per-stage latency. Unjudged results count as non-relevant. Exit status: 0 ok, 1 backend "
                         "error, 2 bad input, 3 the --baseline gate failed (nDCG@10 of a config present in the "
-                        "baseline fell more than --max-drop below it).")
-    ev.add_argument("--products", type=_existing_file, required=True, help="products, JSON Lines {sku, title, ...}")
-    ev.add_argument("--queries", type=_existing_file, required=True, help="queries, TSV qid<TAB>text")
-    ev.add_argument("--qrels", type=_existing_file, required=True, help="judgments, TSV qid<TAB>sku<TAB>grade")
+                        "baseline fell more than --max-drop below it). With --replay FILE it replays a query-log "
+                        "export (catalog-search querylog export) against this configuration (the live alias and "
+                        "CATALOG_*, or each --config) instead: overlap@10 with the logged results and the latency, "
+                        "old against new; no judged set needed.")
+    ev.add_argument("--products", type=_existing_file, help="products, JSON Lines {sku, title, ...}")
+    ev.add_argument("--queries", type=_existing_file, help="queries, TSV qid<TAB>text")
+    ev.add_argument("--qrels", type=_existing_file, help="judgments, TSV qid<TAB>sku<TAB>grade")
+    ev.add_argument("--replay", type=_existing_file, metavar="FILE",
+                    help="a query-log export (JSON Lines) to replay instead of a judged set")
     ev.add_argument("--config", action="append", default=[], metavar="NAME",
-                    help="configuration to run (repeatable; default all): bm25, dense, hybrid-rrf, "
+                    help="configuration to run (repeatable; default all but +spell): bm25, dense, hybrid-rrf, "
                     "hybrid-weighted-a0.2|0.3|0.35|0.4|0.5|0.7, default (the server's CATALOG_SEARCH_FUSION/_ALPHA), "
-                    "and NAME+rerank when CATALOG_RERANK_BACKEND is set")
+                    "NAME+rerank when CATALOG_RERANK_BACKEND is set, and NAME+spell (spell-corrected BM25 query)")
     ev.add_argument("--sweep-candidates", type=_depths, metavar="N,N,...",
                     help="also run the default config with each retriever searching only N candidates deep "
                     "(N >= 10) and plot nDCG@10 against N")
@@ -174,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="allowed nDCG@10 drop below the baseline (default 0); more exits 3")
     ev.add_argument("--no-progress", action="store_true")
     _set(ev, "eval_cmd")
+
+    qlog = sub.add_parser("querylog", help="query-log tools").add_subparsers(dest="querylog_command", required=True)
+    export = qlog.add_parser("export", help="write the query-log topic (CATALOG_QUERYLOG_TOPIC) as JSON Lines, from "
+                             "the start of every partition to its end when the export began")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE", help="JSON Lines file to write")
+    export.add_argument("--topic", help="default CATALOG_QUERYLOG_TOPIC")
+    _set(export, "querylog_export")
     _add_reindex(sub)
     return parser
 

@@ -155,13 +155,13 @@ def stack_up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    from catalog_search.app.search_wiring import make_searcher
+    from catalog_search.app.search_wiring import serving_searcher
     from catalog_search.retrieve.server import run_server
 
     def ready(handle: Any) -> None:
         print(f"search server listening on {handle.address}; SIGTERM/Ctrl-C stops it", file=sys.stderr, flush=True)
 
-    return run_server(settings, make_searcher(settings), ready=ready)
+    return run_server(settings, serving_searcher(settings), ready=ready)
 
 
 def search(args: argparse.Namespace, settings: Settings) -> int:
@@ -215,6 +215,26 @@ def eval_cmd(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_search.app.eval_command import run_eval
 
     return run_eval(args, settings)
+
+
+def querylog_export(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_search.adapters.kafka import read_topic
+    from catalog_search.retrieve.querylog import InvalidRecord, QueryLogRecord
+
+    topic = args.topic or settings.querylog.topic
+    written = skipped = 0
+    with args.out.open("w", encoding="utf-8") as out:
+        for value in read_topic(settings, topic):
+            try:
+                record = QueryLogRecord.from_json(value)
+            except InvalidRecord:
+                skipped += 1
+                continue
+            out.write(record.to_json().decode("utf-8") + "\n")
+            written += 1
+    note = f" ({skipped} unreadable skipped)" if skipped else ""
+    print(f"exported {written} query-log records from {topic} to {args.out}{note}", file=sys.stderr)
+    return 0
 
 
 def reindex_cmd(args: argparse.Namespace, settings: Settings) -> int:

@@ -75,13 +75,15 @@ def prepare_collection(settings: Settings, products: Path, skus: Sequence[str], 
         store.close()
 
 
-
-
 @contextlib.contextmanager
-def eval_searcher(settings: Settings) -> Iterator[Searcher]:
-    """The production searcher with its query-embedding cache off (every config pays for its own embedding)."""
-    searcher = make_searcher(settings.replace(query_cache_size=0))
+def eval_searcher(settings: Settings, *, spelling: bool = False) -> Iterator[Searcher]:
+    """The production searcher with its query-embedding cache and the query log off (every config pays for its own
+    embedding; evaluations are no traffic). ``spelling``: the vocabulary of the collection is built first, so every
+    query is corrected against the same one."""
+    searcher = make_searcher(settings.replace(query_cache_size=0, querylog_enabled=False))
     try:
+        if spelling and searcher.speller is not None:
+            searcher.speller.build(searcher.collection())
         yield searcher
     finally:
         searcher.close()

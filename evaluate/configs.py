@@ -6,7 +6,11 @@
 * ``hybrid-weighted-a0.2`` ... ``-a0.7``: min-max fusion, alpha = weight of the dense side;
 * ``default``: what a client gets when it sets only the query (the server's ``CATALOG_SEARCH_FUSION`` and
   ``CATALOG_SEARCH_ALPHA``; the request leaves fusion and alpha unset, exactly like the gRPC service does);
-* each of those with ``+rerank`` when a reranker is configured (``CATALOG_RERANK_BACKEND`` != none).
+* each of those with ``+rerank`` when a reranker is configured (``CATALOG_RERANK_BACKEND`` != none);
+* each (but ``dense``) with ``+spell``: misspelled query terms corrected against the evaluation collection's
+  vocabulary on the BM25 side (``retrieve.spelling``); asked for by name only, never part of "all". The configs
+  without it never correct (``default`` follows the server's ``CATALOG_SPELL_ENABLED``, like a client that sets
+  only the query).
 
 Weighted fusion with alpha 0 or 1 is NOT a single retriever: products found only by the other list still enter the
 fused list (with score 0) and fill the tail, so the single-retriever configs use ``retrievers`` instead.
@@ -32,14 +36,26 @@ class EvalConfig:
     rerank: bool = False
     note: str = ""                                         # what "default" resolves to, for the report
     depth: int | None = None                               # candidate sweep: each retriever searches this deep
+    spell: bool | None = False                             # correct the BM25 query; None: the server's default
 
     def request(self, query: str) -> SearchRequest:
         if self.depth is not None:
             return SearchRequest(query=query, top_k=min(TOP_K, self.depth), rerank=self.rerank,
                                  candidates=self.depth, fusion=self.fusion, alpha=self.alpha,
-                                 retrievers=self.retrievers)
+                                 retrievers=self.retrievers, spell_correct=self.spell)
         return SearchRequest(query=query, top_k=TOP_K, rerank=self.rerank, candidates=CANDIDATES,
-                             fusion=self.fusion, alpha=self.alpha, retrievers=self.retrievers)
+                             fusion=self.fusion, alpha=self.alpha, retrievers=self.retrievers,
+                             spell_correct=self.spell)
+
+    def overrides(self) -> dict[str, object]:
+        """The request fields this config sets on a replayed request (``catalog-search eval --replay``); the
+        ``default`` config keeps the logged fusion and alpha."""
+        out: dict[str, object] = {"retrievers": self.retrievers, "rerank": self.rerank}
+        if self.fusion is not None:
+            out.update(fusion=self.fusion, alpha=self.alpha)
+        if self.spell is not None:
+            out["spell_correct"] = self.spell
+        return out
 
     def describe(self) -> str:
         if self.fusion is None:
@@ -50,7 +66,7 @@ class EvalConfig:
             what = "dense + BM25, RRF k=60"
         else:
             what = f"dense + BM25, weighted min-max, alpha(dense)={self.alpha:g}"
-        return what + (", reranked" if self.rerank else "")
+        return what + (", reranked" if self.rerank else "") + (", spell-corrected BM25 query" if self.spell else "")
 
 
 BASE_CONFIGS: tuple[EvalConfig, ...] = (
@@ -58,9 +74,11 @@ BASE_CONFIGS: tuple[EvalConfig, ...] = (
     EvalConfig("dense", retrievers="dense"),
     EvalConfig("hybrid-rrf"),
     *(EvalConfig(f"hybrid-weighted-a{a:g}", fusion="weighted", alpha=a) for a in (0.2, 0.3, 0.35, 0.4, 0.5, 0.7)),
-    EvalConfig("default", fusion=None, alpha=None),
+    EvalConfig("default", fusion=None, alpha=None, spell=None),
 )
-ALL_NAMES: tuple[str, ...] = tuple(c.name for c in BASE_CONFIGS) + tuple(f"{c.name}+rerank" for c in BASE_CONFIGS)
+SPELL = "+spell"
+ALL_NAMES: tuple[str, ...] = tuple(f"{c.name}{r}{sp}" for c in BASE_CONFIGS for r in ("", "+rerank")
+                                   for sp in ("", SPELL) if not (sp and c.retrievers == "dense"))
 
 
 def available(rerank_configured: bool, default_note: str = "") -> dict[str, EvalConfig]:
@@ -71,6 +89,9 @@ def available(rerank_configured: bool, default_note: str = "") -> dict[str, Eval
         for c in base:
             name = f"{c.name}+rerank"
             out[name] = replace(c, name=name, rerank=True)
+    for c in list(out.values()):
+        if c.retrievers != "dense":                 # spelling changes only what BM25 searches
+            out[c.name + SPELL] = replace(c, name=c.name + SPELL, spell=True)
     return out
 
 
@@ -80,10 +101,11 @@ def sweep(config: EvalConfig, depths: tuple[int, ...]) -> list[EvalConfig]:
 
 
 def select(names: list[str] | None, rerank_configured: bool, default_note: str = "") -> list[EvalConfig]:
-    """The named configs (all available ones when ``names`` is empty); ``ValueError`` for unknown/unavailable."""
+    """The named configs (every available one but the ``+spell`` variants when ``names`` is empty); ``ValueError``
+    for unknown/unavailable ones."""
     known = available(rerank_configured, default_note)
     if not names:
-        return list(known.values())
+        return [c for c in known.values() if not c.name.endswith(SPELL)]
     out = []
     for name in dict.fromkeys(names):
         if name not in known:

@@ -14,7 +14,7 @@ UNJUDGED_NOTE = ("Unjudged results count as non-relevant (gain 0), so these numb
                  "judgments are incomplete.")
 GAINS_NOTE = {"linear": "nDCG@10 uses linear gains (gain = grade 0-3); exponential gains (2^grade - 1) are an option.",
               "exponential": "nDCG@10 uses exponential gains (2^grade - 1); linear gains (= grade) are the default."}
-LATENCY_STAGES = ("embed", "dense", "bm25", "rerank", "total")
+LATENCY_STAGES = ("spell", "embed", "dense", "bm25", "rerank", "total")
 
 
 def to_json(results: Sequence[ConfigResult], meta: Mapping[str, Any], *, per_query: bool = False,
@@ -59,6 +59,10 @@ def markdown(results: Sequence[ConfigResult], meta: Mapping[str, Any], sweep: Se
     notes = [f"- {UNJUDGED_NOTE}", f"- {GAINS_NOTE.get(str(meta.get('gains', 'linear')), '')}",
              "- Relevant (Recall@100, MRR@10) = grade >= 1; queries without a relevant judgment are left out.",
              f"- {facts}"]
+    corrected = [f"{r.config.name}: {r.corrected}/{r.queries} ({r.corrected / r.queries:.1%})" for r in results
+                 if r.corrected and r.queries]
+    if corrected:
+        notes.append(f"- Queries whose BM25 query spelling changed: {', '.join(corrected)}")
     degraded = [f"{r.config.name}: {r.degraded}" for r in results if r.degraded]
     if degraded:
         notes.append(f"- Degraded responses (e.g. reranker unavailable): {', '.join(degraded)}")

@@ -29,11 +29,14 @@ class ConfigResult:
     latency_ms: dict[str, dict[str, float]]        # stage -> {"p50": .., "p95": ..}
     queries: int
     degraded: int = 0                              # responses the searcher marked degraded (e.g. reranker down)
+    corrected: int = 0                             # responses whose BM25 query spelling changed
     per_query: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_dict(self, *, per_query: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"description": self.config.describe(), "queries": self.queries,
-                               "degraded": self.degraded, **{k: round(v, 4) for k, v in self.metrics.items()},
+                               "degraded": self.degraded, "corrected": self.corrected,
+                               "corrected_share": round(self.corrected / self.queries, 4) if self.queries else 0.0,
+                               **{k: round(v, 4) for k, v in self.metrics.items()},
                                "latency_ms": self.latency_ms}
         if per_query:
             out["per_query"] = self.per_query
@@ -55,15 +58,16 @@ def evaluate(searcher: Searches, configs: Sequence[EvalConfig], queries: Mapping
     for config in configs:
         per_query: dict[str, dict[str, float]] = {}
         stages: dict[str, list[float]] = {}
-        degraded = 0
+        degraded = corrected = 0
         for qid in tqdm(judged_ids, desc=f"eval {config.name}", unit="q", disable=not progress):
             resp = searcher.search(config.request(queries[qid]))
             degraded += resp.degraded
+            corrected += bool(resp.corrected_query)
             per_query[qid] = M.query_metrics([h.sku for h in resp.hits], qrels[qid], gains)
             for stage, ms in resp.timings_ms.items():
                 stages.setdefault(stage, []).append(ms)
         means = M.mean_metrics(per_query)
         latency = {stage: {"p50": round(M.percentile(v, 50), 2), "p95": round(M.percentile(v, 95), 2)}
                    for stage, v in stages.items()}
-        results.append(ConfigResult(config, means, latency, len(per_query), degraded, per_query))
+        results.append(ConfigResult(config, means, latency, len(per_query), degraded, corrected, per_query))
     return results

@@ -17,8 +17,6 @@ class SearchMetrics:
         self.querylog_dropped = Counter("catalog_search_querylog_dropped", "Query-log records dropped, by reason "
                                         "(queue_full, broker_error, unserializable, shutdown).", ["reason"],
                                         registry=r)
-        self.spell_corrected = Counter("catalog_search_spell_corrected_queries", "Searches whose BM25 query was "
-                                       "spell-corrected.", registry=r)
 
     def published(self) -> None:
         self.querylog_published.inc()

@@ -38,3 +38,14 @@ def test_unreachable_milvus_is_a_transient_backend_error(tmp_path):
     done = run("stats", env={"CATALOG_MILVUS_URI": "http://127.0.0.1:9", "CATALOG_MILVUS_TIMEOUT_S": "1"})
     assert done.returncode == 1
     assert "transient" in done.stderr and "milvus" in done.stderr.lower()
+
+
+def test_eval_needs_a_judged_set_or_a_replay_file(tmp_path):
+    done = run("eval", "--queries", "/no/such/queries.tsv")
+    assert done.returncode == 2 and "no such file" in done.stderr
+    done = run("eval", "--config", "bm25")
+    assert done.returncode == 2 and "--products, --queries, --qrels (or --replay FILE)" in done.stderr
+    bad = tmp_path / "log.jsonl"
+    bad.write_text('{"v": 1, "query": "q"}\n', encoding="utf-8")
+    done = run("eval", "--replay", str(bad))
+    assert done.returncode == 1 and f"{bad}:1: not a query-log record" in done.stderr

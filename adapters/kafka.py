@@ -259,13 +259,17 @@ def make_querylog_sink(settings: Settings) -> KafkaQueryLogSink:
     ensure_topics(settings, [settings.querylog.topic])
     producer = make_producer(settings, acks=1, linger_ms=20, max_block_ms=timeout_ms,
                              request_timeout_ms=max(1000, timeout_ms // 2), delivery_timeout_ms=max(1020, timeout_ms),
-                             api_version_auto_timeout_ms=min(timeout_ms, 5000), client_id="catalog-querylog")
+                             bootstrap_timeout_ms=timeout_ms, client_id="catalog-querylog")
     return KafkaQueryLogSink(producer, settings.querylog.topic)
 
 
-def read_topic(settings: Settings, topic: str, *, poll_s: float = 1.0) -> Iterator[bytes]:
-    """Every record value of ``topic`` from the start of each partition up to its end when the read began (no
-    consumer group: nothing is committed)."""
+def read_topic(settings: Settings, topic: str, *, idle_s: float = 2.0) -> Iterator[bytes]:
+    """Every record value of ``topic`` from the start of each partition, until every partition is past its end
+    offset of when the read began and no record came for ``idle_s`` (no consumer group: nothing is committed).
+
+    The idle wait is not optional: Tansu (the embedded broker) reports a partition's end offset per produced batch,
+    not per record, so the end offsets alone stop a read early.
+    """
     try:
         consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap.split(","), group_id=None,
                                  enable_auto_commit=False, client_id="catalog-export")
@@ -276,13 +280,17 @@ def read_topic(settings: Settings, topic: str, *, poll_s: float = 1.0) -> Iterat
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         ends = consumer.end_offsets(partitions)
-        left = {tp for tp in partitions if ends[tp] > consumer.position(tp)}
-        while left:
-            for tp, messages in consumer.poll(timeout_ms=int(poll_s * 1000)).items():
+        last = time.monotonic()
+        while True:
+            polled = consumer.poll(timeout_ms=200)
+            for messages in polled.values():
                 for message in messages:
-                    if message.offset < ends[tp] and message.value is not None:
+                    if message.value is not None:
                         yield message.value
-            left = {tp for tp in left if consumer.position(tp) < ends[tp]}
+            if polled:
+                last = time.monotonic()
+            elif all(consumer.position(tp) >= ends[tp] for tp in partitions) and time.monotonic() - last >= idle_s:
+                return
     except KafkaError as exc:
         raise broker_error(f"read {topic}", exc) from exc
     finally:

@@ -182,9 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     qlog = sub.add_parser("querylog", help="query-log tools").add_subparsers(dest="querylog_command", required=True)
     export = qlog.add_parser("export", help="write the query-log topic (CATALOG_QUERYLOG_TOPIC) as JSON Lines, from "
-                             "the start of every partition to its end when the export began")
+                             "the start of every partition until its end and no record for --until-idle seconds")
     export.add_argument("--out", type=Path, required=True, metavar="FILE", help="JSON Lines file to write")
     export.add_argument("--topic", help="default CATALOG_QUERYLOG_TOPIC")
+    export.add_argument("--until-idle", type=_positive_float, default=2.0, metavar="SECONDS",
+                        help="stop once no record came for this long after the end (default 2)")
     _set(export, "querylog_export")
     _add_reindex(sub)
     return parser

@@ -224,7 +224,7 @@ def querylog_export(args: argparse.Namespace, settings: Settings) -> int:
     topic = args.topic or settings.querylog.topic
     written = skipped = 0
     with args.out.open("w", encoding="utf-8") as out:
-        for value in read_topic(settings, topic):
+        for value in read_topic(settings, topic, idle_s=args.until_idle):
             try:
                 record = QueryLogRecord.from_json(value)
             except InvalidRecord:

@@ -293,6 +293,11 @@ class AsyncQueryLog:
                 if self._closing.wait(self.reconnect_s):
                     self.counters.dropped("shutdown")
                     return
+            except Exception:  # noqa: BLE001 - the publisher thread must outlive any sink bug; searches go on
+                log.exception("query log: record %s not sent", record.request_id)
+                self.counters.dropped("broker_error")
+                self._closing.wait(self.reconnect_s)
+                return
 
     def _open(self) -> QueryLogSink:
         self._sink = self._connect()

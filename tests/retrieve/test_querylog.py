@@ -163,3 +163,21 @@ def test_refused_records_and_records_left_at_close_are_counted() -> None:
     qlog.close(timeout_s=0.5)
     assert time.monotonic() - started < 2.0                   # closing never waits for the broker's backoff
     assert down.drops == {"shutdown": 4} and down.sent == 0
+
+
+def test_an_unexpected_sink_error_drops_one_record_and_the_thread_goes_on() -> None:
+    sink, tally, calls = Sink(), Tally(), []
+
+    def connect() -> Sink:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("Unrecognized configs")          # a bug, not a broker fault
+        return sink
+
+    qlog = AsyncQueryLog(connect, counters=tally, reconnect_s=0.05)
+    qlog.publish(_record("lost"))
+    _wait(lambda: tally.drops.get("broker_error") == 1)
+    qlog.publish(_record("kept"))
+    _wait(lambda: tally.sent == 1)
+    qlog.close()
+    assert [k for k, _ in sink.sent] == [b"kept"]

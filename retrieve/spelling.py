@@ -18,6 +18,7 @@ side embeds what the shopper typed (the embedding model copes with typos on its 
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import logging
 import re
@@ -49,6 +50,7 @@ def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w.isalpha() and not _CJK.search(w)]
 
 
+@functools.lru_cache(maxsize=4)
 def english_words(min_count: int = 0) -> frozenset[str]:
     """symspellpy's English frequency list (82,765 words): common words that are never corrected."""
     path = importlib.resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"

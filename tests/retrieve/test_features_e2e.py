@@ -200,6 +200,7 @@ def test_a_search_answers_while_the_broker_is_unreachable(start: Start) -> None:
     assert _counter(server, "catalog_search_querylog_published_total") == 0
 
 
+@pytest.mark.kafka                    # starts a broker of its own, to stop it
 def test_a_search_answers_after_the_broker_stops(start: Start, tmp_path: Path) -> None:
     with KafkaBroker(free_port(), tmp_path / "broker") as broker:
         server = start(querylog_enabled=True, kafka_bootstrap=broker.bootstrap, querylog_queue_size=4,

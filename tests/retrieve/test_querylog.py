@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import fields
 
 import pytest
 
@@ -45,6 +46,7 @@ def test_a_record_round_trips_to_the_request_it_logged() -> None:
     assert data["filters"]["categories"] == [{"path": "Tools > Drills", "prefix": False}]
     assert [h["sku"] for h in data["hits"]] == ["S0", "S1", "S2"] and data["hits"][0]["bm25"] == 3.0
     assert data["timings_ms"] == {"embed": 1.5, "total": 9.0} and data["degraded_reason"] == "rerank timeout"
+    assert set(data) == {"v"} | {f.name for f in fields(QueryLogRecord)}       # to_dict is written by hand
     back = QueryLogRecord.from_json(line)
     assert back == record
     assert back.request() == req

@@ -80,3 +80,13 @@ def test_landed_table() -> None:
     assert re.search(r"^EN-1\s+v3\s+9\.50 USD \(out of stock\)\s+电钻 20V\s+384-d$", table, re.MULTILINE)
     assert re.search(r"^EN-2\s+v4\s+DELETED\s+gone\s+384-d$", table, re.MULTILINE)
     assert re.search(r"^EN-3\s+-\s+not stored$", table, re.MULTILINE)
+
+
+def test_search_table_says_what_was_searched_instead_and_the_request_id() -> None:
+    corrected = search_table(replace(RESPONSE, corrected_query="cordless drill", request_id="9f1c",
+                                     timings_ms={"spell": 0.04, "embed": 3.5, "total": 9.0}))
+    lines = corrected.splitlines()
+    assert lines[4] == "showing results for: cordless drill"          # the first note under the rows
+    assert lines[-1] == "request id: 9f1c" and "timings: spell 0.0ms, embed 3.5ms, total 9.0ms" in corrected
+    plain = search_table(RESPONSE)
+    assert "showing results for" not in plain and "request id" not in plain

@@ -36,6 +36,9 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     if args.replay is not None:
+        if any(getattr(args, name) is not None for name in ("products", "queries", "qrels", "baseline")) or \
+                args.sweep_candidates:
+            raise ConfigError("--replay replays a query log: it takes no judged set, --baseline or --sweep-candidates")
         return run_replay(args, settings, configs if args.config else [])
     missing = [f"--{name}" for name in ("products", "queries", "qrels") if getattr(args, name) is None]
     if missing:

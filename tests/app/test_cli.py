@@ -49,3 +49,5 @@ def test_eval_needs_a_judged_set_or_a_replay_file(tmp_path):
     bad.write_text('{"v": 1, "query": "q"}\n', encoding="utf-8")
     done = run("eval", "--replay", str(bad))
     assert done.returncode == 1 and f"{bad}:1: not a query-log record" in done.stderr
+    done = run("eval", "--replay", str(bad), "--qrels", str(bad))
+    assert done.returncode == 2 and "takes no judged set" in done.stderr

@@ -113,6 +113,8 @@ class SearchIn(_Strict):
     page_size: int = Field(0, description="> 0: pages of this many hits (top_k is then ignored)")
     page_token: str = Field("", description="next_page_token of the previous page")
     sort: str = Field("", description="relevance | price_asc | price_desc | newest; empty = relevance")
+    spell_correct: bool | None = Field(None, description="correct misspelled terms on the BM25 side; unset = the "
+                                       "server's default")
 
     @field_validator("facets", mode="before")
     @classmethod
@@ -181,6 +183,8 @@ class SearchOut(BaseModel):
     degraded_reason: str
     timings_ms: dict[str, float]
     models: dict[str, str]
+    request_id: str
+    corrected_query: str
 
 
 class RerankIn(_Strict):
@@ -300,7 +304,8 @@ def create_app(backend: SearchBackend) -> FastAPI:
                 alpha=body.alpha, retrievers=body.retrievers or None, group_by=body.group_by or None,
                 facets=[FacetRequest(field=f.field, level=f.level, ranges=tuple(f.ranges), size=f.size)
                         for f in body.facets],
-                page_size=body.page_size, page_token=body.page_token, sort=body.sort or None)
+                page_size=body.page_size, page_token=body.page_token, sort=body.sort or None,
+                spell_correct=body.spell_correct)
         except SearchError as exc:
             return search_error_response(exc)
         return _timed(response_to_dict(resp), started)

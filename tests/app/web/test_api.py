@@ -33,7 +33,8 @@ class FakeClient:
         if self.error:
             raise self.error
         return SearchResponse(hits=[HIT], degraded=True, degraded_reason="reranker timed out after 0.10s",
-                              timings_ms={"embed": 1.0, "total": 3.0}, models={"embedding": "e5", "reranker": "r"})
+                              timings_ms={"embed": 1.0, "total": 3.0}, models={"embedding": "e5", "reranker": "r"},
+                              request_id="9f1c", corrected_query="cordless drill")
 
     def rerank(self, query: str, documents: Any, *, instruction: str | None = None) -> RerankResponse:
         self.calls.append((query, {"documents": list(documents), "instruction": instruction}))
@@ -55,7 +56,7 @@ def http(fake: FakeClient) -> TestClient:
 def test_search_maps_every_json_field_to_the_client_and_answers_the_response_as_json() -> None:
     fake = FakeClient()
     body = {"query": "drill", "top_k": 5, "rerank": False, "candidates": 20, "instruction": "find tools",
-            "filters": {"categories": ["Tools", {"path": "Garden > Hoses", "prefix": False}], "brands": ["Bosch"],
+            "spell_correct": True, "filters": {"categories": ["Tools", {"path": "Garden > Hoses", "prefix": False}], "brands": ["Bosch"],
                         "price_min": 10, "price_max": 99.5, "in_stock_only": True, "locale": "en-US",
                         "tenant": "outlet"}}
     resp = http(fake).post("/v1/search", json=body)
@@ -66,7 +67,7 @@ def test_search_maps_every_json_field_to_the_client_and_answers_the_response_as_
         "brands": ["Bosch"], "price_min": 10.0, "price_max": 99.5, "in_stock_only": True, "locale": "en-US",
         "tenant": "outlet", "rerank": False, "candidates": 20, "instruction": "find tools", "fusion": None,
         "alpha": None, "retrievers": None, "group_by": None, "facets": [], "page_size": 0, "page_token": "",
-        "sort": None}
+        "sort": None, "spell_correct": True}
     data = resp.json()
     assert data["hits"][0] == {"rank": 1, "sku": "EN-1", "title": "Drill <b>", "brand": "Bosch",
                                "category": "Tools > Drills", "price": 99.5, "currency": "USD", "in_stock": True,
@@ -75,6 +76,7 @@ def test_search_maps_every_json_field_to_the_client_and_answers_the_response_as_
     assert data["facets"] == {} and data["next_page_token"] == "" and "result_set" not in data
     assert data["degraded"] is True and data["degraded_reason"].startswith("reranker timed out")
     assert data["timings_ms"] == {"embed": 1.0, "total": 3.0} and data["models"]["reranker"] == "r"
+    assert (data["request_id"], data["corrected_query"]) == ("9f1c", "cordless drill")
     assert resp.headers["server-timing"].startswith("service;dur=")
     assert resp.headers["cache-control"] == "no-store"
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Protocol
 
 from catalog_search.core.errors import BackendError
-from catalog_search.retrieve.domain import CategoryFilter, SearchFilters, SearchRequest, SearchResponse
+from catalog_search.retrieve.domain import CategoryFilter, FacetRequest, SearchFilters, SearchRequest, SearchResponse
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ class LoggedHit:
     bm25: float | None = None
     fused: float = 0.0
     rerank: float | None = None
+    group_id: str = ""                  # grouped answers: the hit's variant group
+    variant_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,8 @@ class QueryLogRecord:
                 "collection": self.collection, "corrected_query": self.corrected_query, "filters": self.filters,
                 "options": self.options,
                 "hits": [{"sku": h.sku, "score": h.score, "dense": h.dense, "bm25": h.bm25, "fused": h.fused,
-                          "rerank": h.rerank} for h in self.hits],
+                          "rerank": h.rerank, "group_id": h.group_id, "variant_count": h.variant_count}
+                         for h in self.hits],
                 "degraded": self.degraded, "degraded_reason": self.degraded_reason, "timings_ms": self.timings_ms,
                 "models": self.models}
 
@@ -131,7 +134,8 @@ def record_of(req: SearchRequest, resp: SearchResponse, *, request_id: str, coll
     """The record of an answered search (cheap: no serialisation; that happens on the publisher's thread)."""
     options = {name: _jsonable(getattr(req, name)) for name in _REQUEST_FIELDS if name not in ("query", "filters")}
     hits = [LoggedHit(sku=h.sku, score=h.score, dense=h.scores.dense, bm25=h.scores.bm25, fused=h.scores.fused,
-                      rerank=h.scores.rerank) for h in resp.hits]
+                      rerank=h.scores.rerank, group_id=h.group_id, variant_count=h.variant_count)
+            for h in resp.hits]
     return QueryLogRecord(request_id=request_id, ts_ms=ts_ms, query=req.query, collection=collection,
                           corrected_query=getattr(resp, "corrected_query", ""), filters=_jsonable(req.filters),
                           options=options, hits=hits, degraded=resp.degraded, degraded_reason=resp.degraded_reason,
@@ -158,7 +162,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def _restore(name: str, value: Any) -> Any:
-    """A logged option back in the type of the request field's default (lists were tuples)."""
+    """A logged option back in the type of the request field (lists were tuples, facets ``FacetRequest``s)."""
+    if name == "facets" and isinstance(value, list):
+        return tuple(FacetRequest(**{**f, "ranges": tuple(f.get("ranges", ()))}) for f in value)
     default = _REQUEST_FIELDS[name].default
     return tuple(value) if isinstance(value, list) and isinstance(default, tuple) else value
 

@@ -12,7 +12,8 @@ from dataclasses import fields
 import pytest
 
 from catalog_search.core.errors import BrokerError
-from catalog_search.retrieve.domain import CategoryFilter, Hit, SearchFilters, SearchRequest, SearchResponse, StageScores
+from catalog_search.retrieve.domain import (CategoryFilter, FacetRequest, Hit, SearchFilters, SearchRequest,
+                                           SearchResponse, StageScores)
 from catalog_search.retrieve.querylog import (AsyncQueryLog, InvalidRecord, QueryLogRecord, Tally, new_request_id,
                                               record_of)
 
@@ -35,7 +36,8 @@ def _record(rid: str = "r1") -> QueryLogRecord:
 
 def test_a_record_round_trips_to_the_request_it_logged() -> None:
     req = SearchRequest(query="cordles drill", top_k=7, rerank=False, candidates=50, fusion="rrf",
-                        retrievers="bm25", spell_correct=True,
+                        retrievers="bm25", spell_correct=True, group_by="group_id", page_size=5, sort="price_asc",
+                        facets=(FacetRequest("brand"), FacetRequest("price", ranges=(25.0, 100.0), size=5)),
                         filters=SearchFilters(categories=(CategoryFilter("Tools > Drills", prefix=False),),
                                               brands=("DeWalt", "Makita"), price_min=10.0, in_stock_only=True,
                                               tenant="shop-a"))
@@ -45,6 +47,7 @@ def test_a_record_round_trips_to_the_request_it_logged() -> None:
     assert data["v"] == 1 and data["request_id"] == "abc" and data["corrected_query"] == "cordless drill"
     assert data["filters"]["categories"] == [{"path": "Tools > Drills", "prefix": False}]
     assert [h["sku"] for h in data["hits"]] == ["S0", "S1", "S2"] and data["hits"][0]["bm25"] == 3.0
+    assert data["options"]["facets"][1] == {"field": "price", "level": 1, "ranges": [25.0, 100.0], "size": 5}
     assert data["timings_ms"] == {"embed": 1.5, "total": 9.0} and data["degraded_reason"] == "rerank timeout"
     assert set(data) == {"v"} | {f.name for f in fields(QueryLogRecord)}       # to_dict is written by hand
     back = QueryLogRecord.from_json(line)

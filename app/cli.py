@@ -67,8 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
     _set(publish, "publish")
 
     dlq = sub.add_parser("dlq", help="dead-letter topic tools").add_subparsers(dest="dlq_command", required=True)
-    replay = dlq.add_parser("replay", help="re-publish dead letters to their original topic after a fix")
+    replay = dlq.add_parser("replay", help="re-publish dead letters to their original topic after a fix",
+                            description="Without selectors: every letter not replayed yet, once (the replay's consumer "
+                            "group). With selectors or --dry-run: the letters they select, read by hand from the "
+                            "topic without moving any position (the rest stay replayable).")
     replay.add_argument("--until-idle", type=_positive_float, default=5.0, metavar="SECONDS")
+    replay.add_argument("--reason", action="append", default=[], metavar="TEXT",
+                        help="only letters whose reason contains TEXT (case-insensitive; repeat for any of several)")
+    replay.add_argument("--partition", type=_non_negative_int, help="only this partition of the dead-letter topic")
+    replay.add_argument("--from-offset", type=_non_negative_int, metavar="N", help="only offsets >= N")
+    replay.add_argument("--to-offset", type=_non_negative_int, metavar="N", help="only offsets <= N")
+    replay.add_argument("--dry-run", action="store_true", help="list what would be replayed; produce nothing")
     replay.add_argument("--json", action="store_true")
     _set(replay, "dlq_replay")
 
@@ -280,6 +289,16 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
 

@@ -89,14 +89,26 @@ def _key_of(line: bytes) -> bytes | None:
 
 
 def dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from catalog_search.app.dlq_replay import replay_dead_letters
+    from catalog_search.app.dlq_replay import Selection, replay_dead_letters
 
-    result = replay_dead_letters(settings, until_idle_s=args.until_idle)
+    try:
+        selection = Selection(reasons=tuple(args.reason), partition=args.partition, from_offset=args.from_offset,
+                              to_offset=args.to_offset)
+    except ValueError as exc:
+        print(f"dlq replay: {exc}", file=sys.stderr)
+        return 2
+    result = replay_dead_letters(settings, until_idle_s=args.until_idle, selection=selection, dry_run=args.dry_run)
     if args.json:
         print_json(result)
+        return 0
+    if args.dry_run:
+        for letter in result["letters"]:
+            print(f"{letter['partition']}:{letter['offset']} -> {letter['topic']}: {letter['reason']}")
+        print(f"dry run: {result['selected']} dead letters would be replayed ({result['left_out']} left out by the "
+              f"selection, {result['unreadable']} unreadable); nothing was produced")
     else:
-        print(f"replayed {result['replayed']} dead letters; {result['unreadable']} unreadable ones skipped "
-              "(they stay in the dead-letter topic)")
+        print(f"replayed {result['replayed']} dead letters; {result['left_out']} left out by the selection, "
+              f"{result['unreadable']} unreadable ones skipped (they stay in the dead-letter topic)")
     return 0
 
 

@@ -71,7 +71,8 @@ class IngestEnv:
         letters = []
         try:
             for message in consumer:
-                letters.append(json.loads(message.value))
+                letters.append({**json.loads(message.value), "__partition": message.partition,
+                                "__offset": message.offset})          # where the letter sits in the DLQ topic
                 if len(letters) >= expected:
                     break
         finally:

@@ -112,6 +112,35 @@ def test_dlq_replay_applies_a_patch_once_its_product_exists(env):
     assert env.rows("LATE")["LATE"].price == 5.0
 
 
+def test_dlq_replay_selects_by_reason_and_offset_dry_runs_and_leaves_the_rest(env):
+    import json
+    env.publish(b"not json", {"op": "patch", "sku": "GONE", "version": 2, "price": 5.0}, b"{also not json")
+    assert env.ingest()["dead_lettered"] == 3
+    letters = env.dead_letters(3)
+    invalid = [d for d in letters if "invalid event" in d["reason"]]
+    assert len(invalid) == 2
+
+    dry = json.loads(env.cli("dlq", "replay", "--until-idle", "3", "--reason", "INVALID EVENT", "--dry-run",
+                             "--json").stdout)
+    assert (dry["selected"], dry["left_out"], dry["replayed"], dry["dry_run"]) == (2, 1, 0, True)
+    assert sorted((x["partition"], x["offset"]) for x in dry["letters"]) == \
+        sorted((d["__partition"], d["__offset"]) for d in invalid)
+    assert env.dead_letters(3) and env.ingest()["events"] == 0          # a dry run produced nothing
+
+    first = min(invalid, key=lambda d: d["__offset"])
+    at = str(first["__offset"])
+    one = json.loads(env.cli("dlq", "replay", "--until-idle", "3", "--reason", "invalid event", "--partition",
+                             str(first["__partition"]), "--from-offset", at, "--to-offset", at, "--json").stdout)
+    assert (one["selected"], one["replayed"]) == (1, 1)
+    assert env.ingest()["dead_lettered"] == 1                           # the replayed letter fails again: back
+
+    rest = json.loads(env.cli("dlq", "replay", "--until-idle", "3", "--json").stdout)   # the group: all, once
+    assert rest["replayed"] == 4 and rest["grouped"]
+    assert json.loads(env.cli("dlq", "replay", "--until-idle", "3", "--json").stdout)["replayed"] == 0
+    bad = env.cli("dlq", "replay", "--from-offset", "5", "--to-offset", "2")
+    assert bad.returncode == 2 and "to-offset 2 is below from-offset 5" in bad.stderr
+
+
 def test_cli_ingest_prints_json_counters(env):
     env.publish(upsert("C1", 1), {"op": "delete", "sku": "C2", "version": 1})
     done = env.cli("ingest", "kafka", "--until-idle", "2", "--json")

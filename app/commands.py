@@ -183,7 +183,7 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
 
     address = args.address or settings.grpc.address
     try:
-        with SearchClient(address, timeout_s=args.timeout) as client:
+        with SearchClient(address, timeout_s=args.timeout, api_key=settings.grpc.api_key.get_secret_value()) as client:
             resp = client.search(args.query, top_k=args.top_k, categories=args.category, brands=args.brand,
                                  price_min=args.price_min, price_max=args.price_max, in_stock_only=args.in_stock,
                                  locale=args.locale, tenant=args.tenant, rerank=not args.no_rerank,
@@ -213,7 +213,8 @@ def ui(args: argparse.Namespace, settings: Settings) -> int:
         print(f"web page and HTTP API on {web.url} (retrieval service at {address}); SIGTERM/Ctrl-C stops it",
               file=sys.stderr, flush=True)
 
-    return serve_ui(address, host=args.host, port=args.port, timeout_s=args.timeout, ready=ready)
+    return serve_ui(address, host=args.host, port=args.port, timeout_s=args.timeout, ready=ready,
+                    api_key=settings.grpc.api_key.get_secret_value())
 
 
 def _report(counters: dict[str, int], seconds: float, *, as_json: bool) -> None:

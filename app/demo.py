@@ -90,7 +90,8 @@ def _search_demo(settings: Settings, *, ui: tuple[str, int] | None = None) -> No
     print(f"\nretrieval gRPC server on {settings.grpc.address} (rerank backend: {settings.rerank.backend}"
           + (", set CATALOG_RERANK_BACKEND=vllm|local to rerank)" if settings.rerank.backend == "none" else ")"))
     try:
-        with SearchClient(settings.grpc.address, timeout_s=10.0) as client:
+        with SearchClient(settings.grpc.address, timeout_s=10.0,
+                          api_key=settings.grpc.api_key.get_secret_value()) as client:
             for query, filters in DEMO_SEARCHES:
                 shown = ", ".join(f"{k}={v}" for k, v in filters.items())
                 print(f"\n$ catalog-search search {query!r}" + (f"  [{shown}]" if shown else ""))

@@ -212,6 +212,9 @@ class GrpcSettings(_Group):
                          "client connects to.")
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics port of the retrieval server "
                               "(query-log counters); 0 = off.")
+    api_key: SecretStr = Field(SecretStr(""), description="Bearer token the retrieval server requires on every call "
+                               "(health checks stay open) and the client, CLI and web page send; empty = no "
+                               "authentication (the embedded default).")
 
 
 class QueryLogSettings(_Group):

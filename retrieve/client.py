@@ -21,6 +21,7 @@ from catalog_search.core.errors import CatalogError
 from catalog_search.retrieve.domain import CategoryFilter, FacetRequest, SearchFilters, SearchResponse
 from catalog_search.retrieve.proto import search_pb2 as pb
 from catalog_search.retrieve.reranking import RerankResponse
+from catalog_search.retrieve.auth import bearer
 from catalog_search.retrieve.servicer import (BACKEND_ERROR_KEY, SERVICE_NAME, filters_to_proto, rerank_response_from_proto,
                                               response_from_proto)
 
@@ -57,7 +58,9 @@ class SearchUnavailable(SearchError):
 
 class SearchClient:
     def __init__(self, address: str, *, timeout_s: float = 2.0, retries: int = 2,
-                 options: Iterable[tuple[str, Any]] = ()) -> None:
+                 options: Iterable[tuple[str, Any]] = (), api_key: str = "") -> None:
+        """``api_key``: sent as ``authorization: Bearer <key>`` on every call (the server's CATALOG_GRPC_API_KEY);
+        a refused call raises ``SearchError`` with UNAUTHENTICATED."""
         if timeout_s <= 0:
             raise ValueError("timeout_s must be > 0")
         if retries < 0:
@@ -65,6 +68,7 @@ class SearchClient:
         self.address = address
         self.timeout_s = timeout_s
         self.retries = retries
+        self._metadata = (bearer(api_key),) if api_key else None
         self._channel = grpc.insecure_channel(address, options=list(options))
         self._search = self._channel.unary_unary(
             f"/{SERVICE_NAME}/Search", request_serializer=pb.SearchRequest.SerializeToString,
@@ -147,7 +151,7 @@ class SearchClient:
                 raise SearchError(grpc.StatusCode.DEADLINE_EXCEEDED,
                                   f"no answer from {self.address} within {timeout_s:g}s ({attempt - 1} attempts)")
             try:
-                return rpc(request, timeout=left)
+                return rpc(request, timeout=left, metadata=self._metadata)
             except grpc.RpcError as exc:
                 code, details = exc.code(), exc.details() or ""
                 if code == grpc.StatusCode.INVALID_ARGUMENT:

@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from catalog_search.core.errors import ConfigError
 from catalog_search.core.settings import Settings
 from catalog_search.retrieve.reranking import DocumentReranker
+from catalog_search.retrieve.auth import BearerTokenInterceptor
 from catalog_search.retrieve.servicer import SERVICE_NAME, Searcher, SearchServicer, add_to_server
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,9 @@ def start(settings: Settings, searcher: Searcher, *, address: str | None = None,
     failed start) closes it. The returned handle's ``stop()`` flips health to NOT_SERVING first. The ``Rerank`` RPC
     uses the searcher's ``rerank_stage`` (if it has one), so searches and reranks share one reranker and breaker."""
     address = address or settings.grpc.address
+    key = settings.grpc.api_key.get_secret_value()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="search-rpc"),
+                         interceptors=[BearerTokenInterceptor(key)] if key else [],
                          maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
                          # gRPC sets SO_REUSEPORT by default: a second server on a busy address would silently
                          # share the port (the kernel splitting connections) instead of failing to start.

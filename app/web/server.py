@@ -98,10 +98,10 @@ class WebServer:
 
 
 def serve_ui(address: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, timeout_s: float = 10.0,
-             ready: Callable[[WebServer], None] | None = None) -> int:
+             ready: Callable[[WebServer], None] | None = None, api_key: str = "") -> int:
     """The page + HTTP API in front of the retrieval service at ``address`` until SIGTERM/Ctrl-C (blocks)."""
     from catalog_search.app.web.api import create_app
     from catalog_search.retrieve.client import SearchClient
 
-    with SearchClient(address, timeout_s=timeout_s) as client:
+    with SearchClient(address, timeout_s=timeout_s, api_key=api_key) as client:
         return WebServer(create_app(client), host, port).run_until_signal(ready)

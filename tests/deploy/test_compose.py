@@ -46,7 +46,8 @@ def test_every_credential_is_required_from_env_and_listed_empty_in_the_example()
     refs = list(variables(compose_raw()))
     required = {name for name, op, _ in refs if op in (":?", "?")}
     example = read_env_file(ENV_EXAMPLE)
-    assert required == {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "MILVUS_ROOT_PASSWORD", "VLLM_API_KEY", "PAGE_TOKEN_KEY"}
+    assert required == {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "MILVUS_ROOT_PASSWORD", "VLLM_API_KEY", "PAGE_TOKEN_KEY",
+                        "SEARCH_API_KEY"}
     assert {k: example[k] for k in required} == dict.fromkeys(required, "")     # no value in the committed example
     for name, op, arg in refs:
         if re.search(r"PASSWORD|_KEY|_USER|TOKEN|SECRET", name):

@@ -25,9 +25,9 @@ def test_empty_credentials_are_filled_and_the_rest_is_kept(tmp_path: Path) -> No
 
 def test_the_script_fills_both_example_files_in_place(tmp_path: Path) -> None:
     for example, expected in ((ENV_EXAMPLE, {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "MILVUS_ROOT_PASSWORD",
-                                             "VLLM_API_KEY", "PAGE_TOKEN_KEY"}),
+                                             "VLLM_API_KEY", "PAGE_TOKEN_KEY", "SEARCH_API_KEY"}),
                               (K8S_DIR / "secrets.env.example", {"MILVUS_ROOT_PASSWORD", "VLLM_API_KEY",
-                                                                     "PAGE_TOKEN_KEY"})):
+                                                                     "PAGE_TOKEN_KEY", "SEARCH_API_KEY"})):
         path = tmp_path / example.name
         path.write_text(example.read_text())
         assert main([str(path)]) == 0

@@ -483,3 +483,28 @@ def test_cli_serve_starts_answers_and_stops_gracefully_on_sigterm(catalog: tuple
     assert proc.returncode == 0, stderr
     assert f"listening on {address}" in stderr
     print(f"\ncatalog-search serve: SERVING {ready_s:.2f}s after exec (interpreter + imports + searcher)")
+
+
+# ------------------------------------------------------------------------------------------- bearer token (auth)
+
+def test_with_an_api_key_only_callers_holding_it_get_answers(catalog: tuple[Settings, dict[str, Product]],
+                                                               live: dict) -> None:
+    handle = _start(catalog[0], grpc_api_key="s3cret-key")
+    try:
+        with SearchClient(handle.address, timeout_s=TIMEOUT_S) as stranger:
+            with pytest.raises(SearchError) as refused:
+                stranger.search("headphones", rerank=False)
+            assert refused.value.code == grpc.StatusCode.UNAUTHENTICATED
+            with pytest.raises(SearchError) as also:
+                stranger.rerank("headphones", ["a", "b"])
+            assert also.value.code == grpc.StatusCode.UNAUTHENTICATED
+            assert stranger.health() == "SERVING"                  # probes need no key
+        with SearchClient(handle.address, timeout_s=TIMEOUT_S, api_key="s3cret-key-but-longer") as wrong:
+            with pytest.raises(SearchError) as bad:
+                wrong.search("headphones", rerank=False)
+            assert bad.value.code == grpc.StatusCode.UNAUTHENTICATED
+        with SearchClient(handle.address, timeout_s=TIMEOUT_S, api_key="s3cret-key") as holder:
+            assert set(skus(holder.search("headphones", rerank=False))) <= set(live)
+            assert holder.search("headphones", rerank=False).hits
+    finally:
+        handle.stop(1.0)

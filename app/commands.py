@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -156,13 +157,20 @@ def stats(args: argparse.Namespace, settings: Settings) -> int:
 def stack_up(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_search.app.localstack import LocalStack
 
-    with LocalStack(args.data_dir, kafka_port=args.kafka_port, milvus_port=args.milvus_port) as stack:
-        print("export " + " ".join(f"{k}={v}" for k, v in stack.env().items()))
-        print("local stack running; Ctrl-C stops it", file=sys.stderr)
-        try:
-            stack.wait()          # raises if the broker or Milvus dies
-        except KeyboardInterrupt:
-            pass
+    def stop_on_term(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt           # unwinds the `with` below: the broker and Milvus are stopped, not orphaned
+
+    previous = signal.signal(signal.SIGTERM, stop_on_term)
+    try:
+        with LocalStack(args.data_dir, kafka_port=args.kafka_port, milvus_port=args.milvus_port) as stack:
+            print("export " + " ".join(f"{k}={v}" for k, v in stack.env().items()), flush=True)
+            print("local stack running; Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
+            try:
+                stack.wait()          # raises if the broker or Milvus dies
+            except KeyboardInterrupt:
+                pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -8,7 +8,9 @@ One search, in order (each stage timed in ``timings_ms``):
 3. ``count`` (only when the store's dense index is approximate, e.g. HNSW on a server): products matching the filter;
    0 answers at once; <= ``exact_threshold`` takes the exact path. A brute-force index (Milvus Lite's FLAT,
    ``store.dense_is_exact``) returns the exact best matches of any filter itself: no count, no exact scan;
-4. ``embed``: the query embedding (LRU+TTL cache keyed by model, dim, instruction, template and query);
+4. ``embed``: the query embedding (LRU+TTL cache keyed by model, dim, instruction, template and query); when the
+   embedding server fails with a retriable error and BM25 runs too, the search answers from BM25 alone with
+   ``degraded`` and the reason (a permanent refusal, or ``retrievers="dense"``, still fails);
 5. ``dense`` + ``bm25``: one ``store.retrieve`` call runs the ANN search and the BM25 search with the same filter
    and returns both ranked lists (each hit's stage score) with every hit's display fields (``embed_text`` too when
    the request reranks): no separate fetch of what the search shows; the store times each retriever (on a server
@@ -49,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from catalog_search.core.embedding import Embedder
-from catalog_search.core.errors import StoreError
+from catalog_search.core.errors import EmbeddingError, StoreError
 from catalog_search.core.filters import SearchFilters
 from catalog_search.core.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
 from catalog_search.core.cache import TTLCache
@@ -70,11 +72,17 @@ log = logging.getLogger(__name__)
 class _Clock:
     """Per-search stage timings (ms) and the caller's deadline."""
 
-    def __init__(self, time_left_s: Callable[[], float] | None, cap_s: float) -> None:
+    def __init__(self, time_left_s: Callable[[], float] | None, cap_s: float,
+                 degraded: list[str] | None = None) -> None:
         self.started = time.perf_counter()
         self.timings: dict[str, float] = {}
         self._time_left = time_left_s
         self._cap = cap_s
+        self.degraded: list[str] = [] if degraded is None else degraded     # shared with child clocks
+
+    def reason(self, *more: str) -> str:
+        """Every degradation of this search (each once), joined."""
+        return "; ".join(dict.fromkeys(r for r in (*self.degraded, *more) if r))
 
     def timeout(self, stage: str) -> float:
         if self._time_left is None:
@@ -88,7 +96,7 @@ class _Clock:
 
     def child(self) -> "_Clock":
         """A clock on the same deadline whose stage timings stay its own (a sub-search timed as one stage)."""
-        return _Clock(self._time_left, self._cap)
+        return _Clock(self._time_left, self._cap, self.degraded)
 
     def time_left(self) -> float | None:
         return None if self._time_left is None else self._time_left()
@@ -256,6 +264,7 @@ class Searcher:
                 bm25_text: str | None = None) -> SearchResponse:
         """The response: the top ``top_k`` hits, or the shaped answer (groups, facets, page) of the result set."""
         if not req.shaped:
+            degraded_reason = clock.reason(degraded_reason)
             return SearchResponse(hits=hits[: req.top_k], degraded=bool(degraded_reason),
                                   degraded_reason=degraded_reason, timings_ms=clock.done(), models=models)
         t = time.perf_counter()
@@ -269,6 +278,7 @@ class Searcher:
         shaped = shape(req, [(h, rows[h.sku]) for h in hits], depth=depth, tokens=self.page_tokens, cursor=cursor,
                        facet_pools=pools, reranked=len(rerank) if rerank is not None else 0)
         clock.stage("shape", t)
+        degraded_reason = clock.reason(degraded_reason)
         return SearchResponse(hits=shaped.hits, degraded=bool(degraded_reason), degraded_reason=degraded_reason,
                               timings_ms=clock.done(), models=models, facets=shaped.facets,
                               next_page_token=shaped.next_page_token, result_set=shaped.result_set)
@@ -318,7 +328,15 @@ class Searcher:
 
         use_dense, use_bm25 = req.retrievers != "bm25", req.retrievers != "dense"
         if use_dense and vector is None:
-            vector = self.embed_query(req.query, req.instruction)
+            try:
+                vector = self.embed_query(req.query, req.instruction)
+            except EmbeddingError as exc:
+                if not (exc.retriable and use_bm25):
+                    raise
+                # the embedding server is down or slow: answer from BM25 alone rather than not at all
+                log.warning("query embedding failed, answering from BM25 only: %s", exc)
+                use_dense = False
+                clock.degraded.append(f"query embedding unavailable ({type(exc).__name__}: {exc}); BM25 only")
             t = clock.stage("embed", t)
         rows: dict[str, StoredHit] = {}
         if is_exact:

@@ -508,3 +508,18 @@ def test_with_an_api_key_only_callers_holding_it_get_answers(catalog: tuple[Sett
             assert holder.search("headphones", rerank=False).hits
     finally:
         handle.stop(1.0)
+
+
+def test_embedding_server_down_gives_a_bm25_answer_marked_degraded(catalog: tuple[Settings, dict[str, Product]],
+                                                                    live: dict) -> None:
+    """The real OpenAI-compatible embedder pointed at a port nobody listens on (connection refused)."""
+    handle = _start(catalog[0], embed_backend="openai", embed_base_url=f"http://127.0.0.1:{free_port()}/v1",
+                    embed_dim=catalog[0].embed.vector_dim, query_cache_size=0)
+    try:
+        with SearchClient(handle.address, timeout_s=TIMEOUT_S) as client:
+            resp = client.search("wireless headphones", rerank=False)
+        assert resp.hits and set(skus(resp)) <= set(live)
+        assert resp.degraded and "query embedding unavailable" in resp.degraded_reason
+        assert all(h.scores.dense is None and h.scores.bm25 for h in resp.hits)
+    finally:
+        handle.stop(1.0)

@@ -153,3 +153,36 @@ def test_a_passed_deadline_stops_before_the_store() -> None:
     with pytest.raises(StoreError) as err:
         _searcher(_store()).search(SearchRequest(query="drill"), time_left_s=lambda: -1.0)
     assert err.value.retriable
+
+
+class DownEmbedder(WordsEmbedder):
+    """The embedding server down (retriable) or refusing for good (not retriable)."""
+
+    def __init__(self, retriable: bool = True) -> None:
+        super().__init__()
+        self.retriable = retriable
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        from catalog_search.core.errors import EmbeddingError
+        raise EmbeddingError("503 from the embedding server", retriable=self.retriable)
+
+    embed_queries = embed_documents
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_embedding_down_answers_from_bm25_alone_and_says_so(approximate: bool) -> None:
+    stage = RerankStage(None, breaker=CircuitBreaker(5, 30.0), margin_s=0.0)
+    searcher = Searcher(_store(approximate=approximate), DownEmbedder(), stage)
+    resp = searcher.search(SearchRequest(query="coffee grinder", rerank=False))
+    assert _skus(resp) == ["P5", "P4"] and all(h.scores.dense is None for h in resp.hits)
+    assert resp.degraded and "query embedding unavailable" in resp.degraded_reason
+    assert "BM25 only" in resp.degraded_reason
+
+
+def test_embedding_errors_that_a_fallback_cannot_hide_still_fail() -> None:
+    from catalog_search.core.errors import EmbeddingError
+    stage = RerankStage(None, breaker=CircuitBreaker(5, 30.0), margin_s=0.0)
+    with pytest.raises(EmbeddingError):            # dense alone was asked for: nothing to fall back to
+        Searcher(_store(), DownEmbedder(), stage).search(SearchRequest(query="drill", retrievers="dense"))
+    with pytest.raises(EmbeddingError):            # a permanent refusal is a fault to see, not an outage
+        Searcher(_store(), DownEmbedder(retriable=False), stage).search(SearchRequest(query="drill"))

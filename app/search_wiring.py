@@ -30,6 +30,8 @@ def make_searcher(settings: Settings, *, metrics: SearchMetrics | None = None) -
     store = MilvusStore.from_settings(settings)
     embedder = make_embedder(settings)
     cache = TTLCache(search.query_cache_size, search.query_cache_ttl_s) if search.query_cache_size else None
+    if metrics is not None and cache is not None:
+        metrics.track_cache(cache)
     speller = Speller(store, refresh_s=spell.refresh_s, max_edit=spell.max_edit, min_length=spell.min_length)
     query_log = None
     if settings.querylog.enabled:
@@ -41,7 +43,7 @@ def make_searcher(settings: Settings, *, metrics: SearchMetrics | None = None) -
                     query_instruction=settings.embed.query_instruction, query_template=settings.embed.query_template,
                     result_depth=search.result_depth,
                     page_tokens=PageTokens(search.page_token_secret.get_secret_value()),
-                    speller=speller, spell_default=spell.enabled, query_log=query_log)
+                    speller=speller, spell_default=spell.enabled, query_log=query_log, observer=metrics)
 
 
 def warm_spelling(searcher: Searcher) -> None:

@@ -211,7 +211,7 @@ class GrpcSettings(_Group):
     address: str = Field("127.0.0.1:50051", description="Address the retrieval gRPC server listens on / the "
                          "client connects to.")
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics port of the retrieval server "
-                              "(query-log counters); 0 = off.")
+                              "(calls, stage latency, degraded answers, cache, query log); 0 = off.")
     api_key: SecretStr = Field(SecretStr(""), description="Bearer token the retrieval server requires on every call "
                                "(health checks stay open) and the client, CLI and web page send; empty = no "
                                "authentication (the embedded default).")

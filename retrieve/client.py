@@ -21,7 +21,7 @@ from catalog_search.core.errors import CatalogError
 from catalog_search.retrieve.domain import CategoryFilter, FacetRequest, SearchFilters, SearchResponse
 from catalog_search.retrieve.proto import search_pb2 as pb
 from catalog_search.retrieve.reranking import RerankResponse
-from catalog_search.retrieve.auth import bearer
+from catalog_search.retrieve.interceptors import bearer
 from catalog_search.retrieve.servicer import (BACKEND_ERROR_KEY, SERVICE_NAME, filters_to_proto, rerank_response_from_proto,
                                               response_from_proto)
 

@@ -126,7 +126,7 @@ class Searcher:
                  query_instruction: str = DEFAULT_QUERY_INSTRUCTION, query_template: str = QWEN3_QUERY_TEMPLATE,
                  alias_ttl_s: float = 5.0, result_depth: int = 200, page_tokens: PageTokens | None = None,
                  speller: Speller | None = None, spell_default: bool = False,
-                 query_log: QueryLog | None = None) -> None:
+                 query_log: QueryLog | None = None, observer: Any = None) -> None:
         if candidates < 1 or exact_threshold < 0 or result_depth < 1:
             raise ValueError("candidates and result_depth must be >= 1 and exact_threshold >= 0")
         if fusion not in ("rrf", "weighted") or not 0.0 <= alpha <= 1.0:
@@ -147,6 +147,7 @@ class Searcher:
         self.speller = speller
         self.spell_default = spell_default
         self.query_log = query_log
+        self.observer = observer            # ``searched(response)`` after every answered search (metrics)
         self._alias: tuple[str, float] | None = None
         self._lock = threading.Lock()
 
@@ -209,6 +210,8 @@ class Searcher:
         if self.query_log is not None:
             self.query_log.publish(record_of(req, resp, request_id=resp.request_id, collection=collection,
                                              ts_ms=now_ms()))
+        if self.observer is not None:
+            self.observer.searched(resp)
         return resp
 
     def _spell(self, req: SearchRequest, collection: str, clock: _Clock) -> str:

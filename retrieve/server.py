@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from catalog_search.core.errors import ConfigError
 from catalog_search.core.settings import Settings
 from catalog_search.retrieve.reranking import DocumentReranker
-from catalog_search.retrieve.auth import BearerTokenInterceptor
+from catalog_search.retrieve.interceptors import BearerTokenInterceptor, ObservingInterceptor
 from catalog_search.retrieve.servicer import SERVICE_NAME, Searcher, SearchServicer, add_to_server
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def start(settings: Settings, searcher: Searcher, *, address: str | None = None,
     address = address or settings.grpc.address
     key = settings.grpc.api_key.get_secret_value()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="search-rpc"),
-                         interceptors=[BearerTokenInterceptor(key)] if key else [],
+                         interceptors=_interceptors(key, getattr(searcher, "observer", None)),
                          maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
                          # gRPC sets SO_REUSEPORT by default: a second server on a busy address would silently
                          # share the port (the kernel splitting connections) instead of failing to start.
@@ -89,6 +89,16 @@ def start(settings: Settings, searcher: Searcher, *, address: str | None = None,
     handle = SearchServer(server, health_servicer, searcher, address, port, owns_searcher=owns_searcher)
     log.info("search server listening on %s (port %d)", address, port)
     return handle
+
+
+def _interceptors(api_key: str, observer: Any) -> list[grpc.ServerInterceptor]:
+    """Observation first (refused calls count too), then the token check when a key is set."""
+    out: list[grpc.ServerInterceptor] = []
+    if callable(getattr(observer, "rpc_done", None)):
+        out.append(ObservingInterceptor(observer))
+    if api_key:
+        out.append(BearerTokenInterceptor(api_key))
+    return out
 
 
 def run_server(settings: Settings, searcher: Searcher, *, ready: Any = None) -> int:

@@ -523,3 +523,30 @@ def test_embedding_server_down_gives_a_bm25_answer_marked_degraded(catalog: tupl
         assert all(h.scores.dense is None and h.scores.bm25 for h in resp.hits)
     finally:
         handle.stop(1.0)
+
+
+def test_the_server_reports_calls_stages_degraded_answers_and_cache_hits(
+        catalog: tuple[Settings, dict[str, Product]]) -> None:
+    import httpx
+    port = free_port()
+    handle = _start(catalog[0], grpc_metrics_port=port, grpc_api_key="k")
+    try:
+        with SearchClient(handle.address, timeout_s=TIMEOUT_S, api_key="k") as client:
+            client.search("headphones", rerank=False)
+            client.search("headphones", rerank=False)                  # the query vector from the cache
+            with pytest.raises(InvalidSearch):
+                client.search("headphones", top_k=10_000)
+        with SearchClient(handle.address, timeout_s=TIMEOUT_S) as stranger, pytest.raises(SearchError):
+            stranger.search("headphones")
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        handle.stop(1.0)
+    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line and not line.startswith("#")}
+    assert samples['catalog_search_requests_total{code="OK",rpc="Search"}'] == 2
+    assert samples['catalog_search_requests_total{code="INVALID_ARGUMENT",rpc="Search"}'] == 1
+    assert samples['catalog_search_requests_total{code="UNAUTHENTICATED",rpc="Search"}'] == 1
+    assert samples['catalog_search_request_seconds_count{rpc="Search"}'] == 4
+    assert samples['catalog_search_stage_seconds_count{stage="total"}'] == 2
+    assert samples['catalog_search_stage_seconds_count{stage="dense"}'] == 2
+    assert samples["catalog_search_query_cache_hits"] == 1 and samples["catalog_search_query_cache_misses"] == 1

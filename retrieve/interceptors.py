@@ -1,4 +1,5 @@
-"""Bearer-token authentication of the retrieval gRPC server (``CATALOG_GRPC_API_KEY``).
+"""Server interceptors of the retrieval gRPC server: bearer-token authentication (``CATALOG_GRPC_API_KEY``) and
+per-call observation (metrics).
 
 With a key set, every call must carry ``authorization: Bearer <key>`` metadata or is refused with UNAUTHENTICATED
 before any work is done; the comparison is constant-time. ``grpc.health.v1`` and reflection stay open, so load
@@ -8,6 +9,7 @@ balancers and orchestrators can probe the server without the key. Off (no key) i
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -42,3 +44,31 @@ class BearerTokenInterceptor(grpc.ServerInterceptor):
         if hmac.compare_digest(sent.encode("utf-8"), self._expected):
             return continuation(details)
         return self._refusal
+
+
+class ObservingInterceptor(grpc.ServerInterceptor):
+    """Reports every unary call's method, final status code and latency to ``observer.rpc_done`` (metrics); health
+    and reflection calls are not counted. Placed before the token check, so refused strangers are counted too."""
+
+    def __init__(self, observer: Any) -> None:
+        self.observer = observer
+
+    def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None or handler.unary_unary is None or details.method.startswith(OPEN_PREFIXES):
+            return handler
+        rpc, inner, observer = details.method.rsplit("/", 1)[-1], handler.unary_unary, self.observer
+
+        def observed(request: Any, context: grpc.ServicerContext) -> Any:
+            started, code = time.perf_counter(), "OK"
+            try:
+                return inner(request, context)
+            except BaseException:
+                status = context.code()                   # set by context.abort
+                code = status.name if status is not None else "UNKNOWN"
+                raise
+            finally:
+                observer.rpc_done(rpc, code, time.perf_counter() - started)
+
+        return grpc.unary_unary_rpc_method_handler(observed, request_deserializer=handler.request_deserializer,
+                                                   response_serializer=handler.response_serializer)

@@ -43,7 +43,8 @@ def make_searcher(settings: Settings, *, metrics: SearchMetrics | None = None) -
                     query_instruction=settings.embed.query_instruction, query_template=settings.embed.query_template,
                     result_depth=search.result_depth,
                     page_tokens=PageTokens(search.page_token_secret.get_secret_value()),
-                    speller=speller, spell_default=spell.enabled, query_log=query_log, observer=metrics)
+                    speller=speller, spell_default=spell.enabled, query_log=query_log, observer=metrics,
+                    tenant=search.tenant)
 
 
 def warm_spelling(searcher: Searcher) -> None:

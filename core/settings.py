@@ -144,6 +144,9 @@ class EmbedSettings(_Group):
 class SearchSettings(_Group):
     model_config = SettingsConfigDict(env_prefix="CATALOG_SEARCH_")
     candidates: int = Field(100, ge=1, le=1000, description="Fused candidates passed to the reranker.")
+    tenant: str = Field("", max_length=256, description="Serve this tenant only: every search is confined to it "
+                        "and a request naming another tenant is refused (INVALID_ARGUMENT on filters.tenant); empty = "
+                        "requests choose (any tenant).")
     fusion: Literal["rrf", "weighted"] = Field("weighted", description="How dense and BM25 lists are fused: "
                                                "`weighted` (min-max per list) or `rrf` (k=60).")
     alpha: float = Field(0.35, ge=0.0, le=1.0, description="Weight of the dense side in weighted fusion (tuned on "

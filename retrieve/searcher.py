@@ -56,7 +56,7 @@ from catalog_search.core.filters import SearchFilters
 from catalog_search.core.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
 from catalog_search.core.cache import TTLCache
 from catalog_search.core.store import Ranked, SearchStore, StoredHit
-from catalog_search.retrieve.domain import Fusion, Hit, SearchRequest, SearchResponse, StageScores
+from catalog_search.retrieve.domain import Fusion, Hit, InvalidRequest, SearchRequest, SearchResponse, StageScores
 from catalog_search.retrieve.exact import cosine_ranked
 from catalog_search.retrieve.facets import without_own_filter
 from catalog_search.retrieve.filters import validate_request
@@ -126,7 +126,7 @@ class Searcher:
                  query_instruction: str = DEFAULT_QUERY_INSTRUCTION, query_template: str = QWEN3_QUERY_TEMPLATE,
                  alias_ttl_s: float = 5.0, result_depth: int = 200, page_tokens: PageTokens | None = None,
                  speller: Speller | None = None, spell_default: bool = False,
-                 query_log: QueryLog | None = None, observer: Any = None) -> None:
+                 query_log: QueryLog | None = None, observer: Any = None, tenant: str = "") -> None:
         if candidates < 1 or exact_threshold < 0 or result_depth < 1:
             raise ValueError("candidates and result_depth must be >= 1 and exact_threshold >= 0")
         if fusion not in ("rrf", "weighted") or not 0.0 <= alpha <= 1.0:
@@ -148,6 +148,7 @@ class Searcher:
         self.spell_default = spell_default
         self.query_log = query_log
         self.observer = observer            # ``searched(response)`` after every answered search (metrics)
+        self.tenant = tenant                # a fixed tenant: every search is confined to it
         self._alias: tuple[str, float] | None = None
         self._lock = threading.Lock()
 
@@ -196,6 +197,7 @@ class Searcher:
     # -- search -------------------------------------------------------------------------------------------------
     def search(self, req: SearchRequest, *, time_left_s: Callable[[], float] | None = None) -> SearchResponse:
         validate_request(req)
+        req = self._confined(req)
         cursor = self.page_tokens.decode(req.page_token, req) if req.page_token else None   # before any backend
         clock = _Clock(time_left_s, float(self.store.timeout_s))
         models = {"embedding": self.embedder.model_id, "reranker": "none"}
@@ -213,6 +215,15 @@ class Searcher:
         if self.observer is not None:
             self.observer.searched(resp)
         return resp
+
+    def _confined(self, req: SearchRequest) -> SearchRequest:
+        """With a fixed tenant, the request's filters name exactly it (whatever the request sent)."""
+        if not self.tenant:
+            return req
+        asked = req.filters.tenant
+        if asked is not None and asked != self.tenant:
+            raise InvalidRequest("filters.tenant", f"this service serves one tenant only; {asked!r} is not it")
+        return replace(req, filters=replace(req.filters, tenant=self.tenant))
 
     def _spell(self, req: SearchRequest, collection: str, clock: _Clock) -> str:
         """The text the BM25 side searches: the query, with misspelled terms corrected when asked for."""

@@ -550,3 +550,20 @@ def test_the_server_reports_calls_stages_degraded_answers_and_cache_hits(
     assert samples['catalog_search_stage_seconds_count{stage="total"}'] == 2
     assert samples['catalog_search_stage_seconds_count{stage="dense"}'] == 2
     assert samples["catalog_search_query_cache_hits"] == 1 and samples["catalog_search_query_cache_misses"] == 1
+
+
+def test_a_service_with_a_fixed_tenant_never_shows_another_tenants_products(
+        catalog: tuple[Settings, dict[str, Product]], live: dict) -> None:
+    tenants = {p.tenant for p in live.values()}
+    mine = sorted(tenants)[0]
+    for fixed, expect_hits in ((mine, True), ("tenant-with-no-products", False)):
+        handle = _start(catalog[0], search_tenant=fixed)
+        try:
+            with SearchClient(handle.address, timeout_s=TIMEOUT_S) as client:
+                resp = client.search("headphones", rerank=False)
+                assert bool(resp.hits) is expect_hits
+                assert all(live[s].tenant == fixed for s in skus(resp))
+                with pytest.raises(InvalidSearch, match="filters.tenant"):
+                    client.search("headphones", tenant=f'{fixed}" or tenant != "', rerank=False)
+        finally:
+            handle.stop(1.0)

@@ -186,3 +186,25 @@ def test_embedding_errors_that_a_fallback_cannot_hide_still_fail() -> None:
         Searcher(_store(), DownEmbedder(), stage).search(SearchRequest(query="drill", retrievers="dense"))
     with pytest.raises(EmbeddingError):            # a permanent refusal is a fault to see, not an outage
         Searcher(_store(), DownEmbedder(retriable=False), stage).search(SearchRequest(query="drill"))
+
+
+def test_a_fixed_tenant_confines_every_search_whatever_the_request_sends() -> None:
+    from catalog_search.retrieve.domain import InvalidRequest
+    store = _store()
+    emb = WordsEmbedder()
+    other = [Product(sku=f"B{i}", version=1, title="cordless drill battery", brand="Acme", category="Tools",
+                     price=1.0, in_stock=True, tenant="shop-b", vector=emb.embed_documents(["cordless drill battery"])[0])
+             for i in range(3)]
+    store.upsert([p.with_changes(embedded_text=embed_text(p)) for p in other])
+    stage = RerankStage(None, breaker=CircuitBreaker(5, 30.0), margin_s=0.0)
+    open_searcher = Searcher(store, WordsEmbedder(), stage)
+    assert {"B0", "P1"} <= set(_skus(open_searcher.search(SearchRequest(query="cordless drill", rerank=False))))
+    confined = Searcher(store, WordsEmbedder(), stage, tenant="shop-b")
+    resp = confined.search(SearchRequest(query="cordless drill", rerank=False))
+    assert set(_skus(resp)) == {"B0", "B1", "B2"}
+    same = confined.search(SearchRequest(query="cordless drill", rerank=False, filters=SearchFilters(tenant="shop-b")))
+    assert set(_skus(same)) == {"B0", "B1", "B2"}
+    for asked in ("default", 'shop-b" or tenant != "', "shop-b' or '1'='1", "SHOP-B"):
+        with pytest.raises(InvalidRequest) as refused:
+            confined.search(SearchRequest(query="drill", filters=SearchFilters(tenant=asked)))
+        assert refused.value.field == "filters.tenant"

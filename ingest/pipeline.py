@@ -64,8 +64,8 @@ class Pipeline:
         stored = self.store.fetch(sorted({event.sku for event in events}))
         plan = plan_batch(events, stored, now_ms=int(self.clock() * 1000), embed_attributes=self.embed_attributes)
         plain = [row for sku, row in plan.writes.items() if sku not in plan.to_embed]
-        chunks = self._chunks(plan.to_embed)
-        if not self.write_chunk or len(chunks) < 2:       # one upsert after the embedding
+        chunks = self._chunks(plan.to_embed) if self.write_chunk else []
+        if len(chunks) < 2:                               # one upsert after the embedding
             started = time.perf_counter()
             vectors, rejected, sent = self._embed(plan.to_embed)
             embed_seconds = time.perf_counter() - started
@@ -77,8 +77,6 @@ class Pipeline:
 
     def _chunks(self, texts_by_sku: dict[str, str]) -> list[dict[str, str]]:
         """``texts_by_sku`` split into chunks of at most ``write_chunk`` distinct texts (a text's skus together)."""
-        if not self.write_chunk:
-            return [texts_by_sku] if texts_by_sku else []
         by_text: dict[str, list[str]] = {}
         for sku, text in texts_by_sku.items():
             by_text.setdefault(text, []).append(sku)

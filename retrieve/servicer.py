@@ -235,21 +235,7 @@ class SearchServicer:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                           "request: not a valid SearchRequest (strings must be UTF-8)")
         req = request_from_proto(request, default_candidates=self.default_candidates)
-        time_left_s = context.time_remaining if context.time_remaining() is not None else None
-        try:
-            resp = self.searcher.search(req, time_left_s=time_left_s)
-        except InvalidRequest as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except BackendError as exc:
-            code = grpc.StatusCode.UNAVAILABLE if exc.retriable else grpc.StatusCode.INTERNAL
-            left = context.time_remaining()
-            if exc.retriable and left is not None and left <= 0:
-                code = grpc.StatusCode.DEADLINE_EXCEEDED    # the caller's time ran out, nothing is down
-            log.warning("search failed (%s): %s: %s", code.name, type(exc).__name__, exc)
-            _abort_backend(context, code, exc)
-        except Exception:  # noqa: BLE001 - never leak a traceback to callers
-            log.exception("unexpected error in Search")
-            context.abort(grpc.StatusCode.INTERNAL, "internal error (see the server log)")
+        resp = _answer(context, "search", lambda left: self.searcher.search(req, time_left_s=left))
         return response_to_proto(resp)
 
     def Rerank(self, request: Any, context: grpc.ServicerContext) -> pb.RerankResponse:  # noqa: N802 - gRPC name
@@ -257,21 +243,31 @@ class SearchServicer:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                           "request: not a valid RerankRequest (strings must be UTF-8)")
         req = rerank_request_from_proto(request)
-        time_left_s = context.time_remaining if context.time_remaining() is not None else None
-        try:
-            resp = self.reranker.rerank(req, time_left_s=time_left_s)
-        except InvalidRequest as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except NoReranker as exc:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-        except BackendError as exc:
-            code = grpc.StatusCode.UNAVAILABLE if exc.retriable else grpc.StatusCode.INTERNAL
-            log.warning("rerank failed (%s): %s: %s", code.name, type(exc).__name__, exc)
-            _abort_backend(context, code, exc)
-        except Exception:  # noqa: BLE001 - never leak a traceback to callers
-            log.exception("unexpected error in Rerank")
-            context.abort(grpc.StatusCode.INTERNAL, "internal error (see the server log)")
+        resp = _answer(context, "rerank", lambda left: self.reranker.rerank(req, time_left_s=left))
         return rerank_response_to_proto(resp)
+
+
+def _answer(context: grpc.ServicerContext, what: str, call: Callable[[Callable[[], float] | None], Any]) -> Any:
+    """``call(time_left_s)`` with the domain's errors mapped to status codes once for every RPC: INVALID_ARGUMENT
+    (the field named), FAILED_PRECONDITION (no reranker configured), UNAVAILABLE / INTERNAL for a retriable /
+    permanent backend fault (DEADLINE_EXCEEDED when the caller's time ran out), INTERNAL without a traceback."""
+    time_left_s = context.time_remaining if context.time_remaining() is not None else None
+    try:
+        return call(time_left_s)
+    except InvalidRequest as exc:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+    except NoReranker as exc:
+        context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+    except BackendError as exc:
+        code = grpc.StatusCode.UNAVAILABLE if exc.retriable else grpc.StatusCode.INTERNAL
+        left = context.time_remaining()
+        if exc.retriable and left is not None and left <= 0:
+            code = grpc.StatusCode.DEADLINE_EXCEEDED    # the caller's time ran out, nothing is down
+        log.warning("%s failed (%s): %s: %s", what, code.name, type(exc).__name__, exc)
+        _abort_backend(context, code, exc)
+    except Exception:  # noqa: BLE001 - never leak a traceback to callers
+        log.exception("unexpected error in %s", what)
+        context.abort(grpc.StatusCode.INTERNAL, "internal error (see the server log)")
 
 
 def _abort_backend(context: grpc.ServicerContext, code: grpc.StatusCode, exc: BackendError) -> None:

@@ -9,8 +9,9 @@ the searcher itself, so no ANN approximation (HNSW's recall drop under selective
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -115,21 +116,17 @@ def retrieve(client: Any, collection: str, expr: str, *, vector: np.ndarray | No
     deadline = time.monotonic() + timeout
     timings: dict[str, float] = {}
 
-    def dense() -> tuple[Ranked, dict[str, StoredHit]]:
+    def timed(stage: str, search: Callable[..., tuple[Ranked, dict[str, StoredHit]]], data: Any,
+              **extra: Any) -> tuple[Ranked, dict[str, StoredHit]]:
         started = time.perf_counter()
         try:
-            return ann_dense(client, collection, expr, vector, limit=limit, fields=fields, params=params,
-                             timeout=max(deadline - time.monotonic(), 0.001))
+            return search(client, collection, expr, data, limit=limit, fields=fields,
+                          timeout=max(deadline - time.monotonic(), 0.001), **extra)
         finally:
-            timings["dense"] = round((time.perf_counter() - started) * 1000.0, 3)
+            timings[stage] = round((time.perf_counter() - started) * 1000.0, 3)
 
-    def sparse() -> tuple[Ranked, dict[str, StoredHit]]:
-        started = time.perf_counter()
-        try:
-            return bm25(client, collection, expr, text, limit=limit, fields=fields,
-                        timeout=max(deadline - time.monotonic(), 0.001))
-        finally:
-            timings["bm25"] = round((time.perf_counter() - started) * 1000.0, 3)
+    dense = partial(timed, "dense", ann_dense, vector, params=params)
+    sparse = partial(timed, "bm25", bm25, text)
 
     nothing: tuple[Ranked, dict[str, StoredHit]] = ([], {})
     if pool is not None and vector is not None and text is not None:

@@ -218,6 +218,11 @@ class GrpcSettings(_Group):
     api_key: SecretStr = Field(SecretStr(""), description="Bearer token the retrieval server requires on every call "
                                "(health checks stay open) and the client, CLI and web page send; empty = no "
                                "authentication (the embedded default).")
+    max_inflight: int = Field(8, ge=1, le=16, description="Searches (and reranks) the retrieval server works on at "
+                              "once; the rest wait for a slot until their deadline minus the expected search time, "
+                              "then are refused with RESOURCE_EXHAUSTED before any work (load shedding).")
+    max_queue_wait_s: float = Field(5.0, gt=0, le=60, description="How long a call without a deadline may wait for "
+                                    "a search slot before RESOURCE_EXHAUSTED.")
 
 
 class QueryLogSettings(_Group):

@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 
 from catalog_search.core.errors import ConfigError
 from catalog_search.core.settings import Settings
+from catalog_search.retrieve.admission import Admission, AdmissionInterceptor
 from catalog_search.retrieve.reranking import DocumentReranker
 from catalog_search.retrieve.interceptors import BearerTokenInterceptor, ObservingInterceptor
 from catalog_search.retrieve.servicer import SERVICE_NAME, Searcher, SearchServicer, add_to_server
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MAX_WORKERS = 16               # handlers mostly wait on Milvus / the embedder / the reranker
 MAX_CONCURRENT_RPCS = 64       # beyond this, callers get RESOURCE_EXHAUSTED instead of an unbounded queue
+# Of those, CATALOG_GRPC_MAX_INFLIGHT searches do work at once (retrieve/admission.py sheds the rest early).
 GRACE_S = 5.0                  # in-flight RPCs get this long to finish on SIGTERM/SIGINT
 
 
@@ -60,7 +62,9 @@ def start(settings: Settings, searcher: Searcher, *, address: str | None = None,
     address = address or settings.grpc.address
     key = settings.grpc.api_key.get_secret_value()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="search-rpc"),
-                         interceptors=_interceptors(key, getattr(searcher, "observer", None)),
+                         interceptors=_interceptors(key, getattr(searcher, "observer", None),
+                                                    Admission(settings.grpc.max_inflight,
+                                                              max_wait_s=settings.grpc.max_queue_wait_s)),
                          maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
                          # gRPC sets SO_REUSEPORT by default: a second server on a busy address would silently
                          # share the port (the kernel splitting connections) instead of failing to start.
@@ -91,13 +95,15 @@ def start(settings: Settings, searcher: Searcher, *, address: str | None = None,
     return handle
 
 
-def _interceptors(api_key: str, observer: Any) -> list[grpc.ServerInterceptor]:
-    """Observation first (refused calls count too), then the token check when a key is set."""
+def _interceptors(api_key: str, observer: Any, admission: Admission) -> list[grpc.ServerInterceptor]:
+    """Observation first (refused and shed calls count too), then the token check when a key is set (strangers
+    never take a search slot), then admission control."""
     out: list[grpc.ServerInterceptor] = []
     if callable(getattr(observer, "rpc_done", None)):
         out.append(ObservingInterceptor(observer))
     if api_key:
         out.append(BearerTokenInterceptor(api_key))
+    out.append(AdmissionInterceptor(admission))
     return out
 
 

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 VLLM_VENV ?= $(HOME)/.cache/catalog-search/vllm-venv
 PYTEST_ARGS ?=
 
-.PHONY: install vllm browser demo demo-ui test unit bench clean
+.PHONY: install vllm browser demo demo-ui test unit bench reliability clean
 
 install: $(VENV)/.installed
 
@@ -52,6 +52,12 @@ bench: install $(VENV)/.installed-bench
 $(VENV)/.installed-bench: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
 	touch $@
+
+# The reliability suite at full size (~1 h on 2 cores); rewrites docs/reliability.md + docs/reliability.json.
+# RELIABILITY_ARGS=--quick for the sizes make test runs; --only crash,load for a subset (reliability/run_all.py).
+RELIABILITY_ARGS ?=
+reliability: install vllm
+	CATALOG_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(BIN)/python reliability/run_all.py $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf $(VENV) .catalog .pytest_cache

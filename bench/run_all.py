@@ -82,41 +82,48 @@ def run_one(name: str, args: list[str], python: str = sys.executable,
     script = ROOT / "bench" / BENCHES[name][0]
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         out = Path(tmp) / "result.json"
-        cmd = [python, str(script), *args, "--json", str(out)]
-        print(f"\n=== {name}: {shlex.join(cmd)}", flush=True)
-        tail: collections.deque[str] = collections.deque(maxlen=25)
-        started = time.monotonic()
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                errors="replace", env=env, start_new_session=True)
-        timed_out = threading.Event()
+        return run_script(name, [python, str(script), *args, "--json", str(out)], out, timeout_s=timeout_s)
 
-        def kill() -> None:
-            timed_out.set()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
 
-        watchdog = threading.Timer(timeout_s, kill)
-        watchdog.start()
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                sys.stdout.write(line)
-                tail.append(line)
-            rc = proc.wait()
-        except KeyboardInterrupt:
-            kill()
-            proc.wait(timeout=30)
-            raise
-        finally:
-            watchdog.cancel()
-        if timed_out.is_set():
-            tail.append(f"[run_all] stopped after {timeout_s:.0f} s (--timeout)\n")
-        seconds = time.monotonic() - started
-        sys.stdout.flush()
-        if rc == 0 and out.is_file():
-            return json.loads(out.read_text(encoding="utf-8")), seconds
-        return {"error": f"exit status {rc}\n" + "".join(tail)}, seconds
+def run_script(name: str, cmd: list[str], out: Path, *, timeout_s: float) -> tuple[dict[str, Any], float]:
+    """Run ``cmd`` in its own session, streaming its output; (the dict it wrote to ``out`` or {"error": tail},
+    seconds). Stopped (the whole process group) after ``timeout_s``. Also used by reliability/run_all.py."""
+    print(f"\n=== {name}: {shlex.join(cmd)}", flush=True)
+    tail: collections.deque[str] = collections.deque(maxlen=25)
+    started = time.monotonic()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            errors="replace", env=env, start_new_session=True)
+    timed_out = threading.Event()
+
+    def kill() -> None:
+        timed_out.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+
+    watchdog = threading.Timer(timeout_s, kill)
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            tail.append(line)
+        rc = proc.wait()
+    except KeyboardInterrupt:
+        kill()
+        proc.wait(timeout=30)
+        raise
+    finally:
+        watchdog.cancel()
+    if timed_out.is_set():
+        tail.append(f"[run_all] stopped after {timeout_s:.0f} s (--timeout)\n")
+    seconds = time.monotonic() - started
+    sys.stdout.flush()
+    if out.is_file():
+        result = json.loads(out.read_text(encoding="utf-8"))
+        if rc == 0 or "passed" in result:        # a reliability part that ran but failed a check: keep its figures
+            return result, seconds
+    return {"error": f"exit status {rc}\n" + "".join(tail)}, seconds
 
 
 def previous_results(path: Path) -> dict[str, Any]:

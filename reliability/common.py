@@ -7,7 +7,8 @@ Each part is ``reliability/<part>.py`` with
   ``passed`` (bool), ``checks`` (a list of ``{"name", "passed", "detail"}``) and the figures the page shows;
   the fast tests in ``tests/reliability`` call it with small sizes and assert on what it returns;
 * ``render(result: dict) -> str``: the part's Markdown body (tables, figures) for the page;
-* ``main()``: ``python reliability/<part>.py [--quick] [--json PATH]`` via ``part_main``.
+* ``main()``: ``python reliability/<part>.py [--quick] [--json PATH]`` via ``part_main``;
+* optionally ``PLOT`` (a file name in docs/) and ``plot(result, path)``: a figure the page links to.
 
 ``reliability/run_all.py`` (``make reliability``) runs each part as its own process and writes the page.
 """

@@ -52,6 +52,7 @@ from reliability.common import check, embedded_stack, part_main, verdict, wait_u
 
 PART = "load"
 TITLE = "6. Load and overload"
+PLOT = "reliability-goodput.png"
 DEADLINE_S = 2.0
 GOODPUT_FLOOR = 0.8
 MULTIPLES = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -429,7 +430,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"| {s['multiple']:g} | {s['achieved_offer_per_s']} | {s['goodput_per_s']} | {share:.0%} | "
                      f"{codes.get('RESOURCE_EXHAUSTED', 0)} | {codes.get('DEADLINE_EXCEEDED', 0)} | {other} | "
                      f"{s['p50_ms']} | {s['p99_ms']} |")
-    lines += ["", "![goodput against offered load](reliability-goodput.png)"]
+    lines += ["", f"![goodput against offered load]({PLOT})"]
     return "\n".join(lines)
 
 

@@ -24,12 +24,18 @@ def make_processor(settings: Settings, dead_letters: DeadLetterSink, *, store: V
     benchmarks' labelled controls)."""
     metrics = metrics or IngestMetrics()
     retry = make_retry(settings, metrics)
+    owned = ()
     if store is None:
         store = MilvusStore.from_settings(settings)
-        retry.call("create or open the collection", store.ensure_collection)   # Milvus may still be starting
+        owned = (store,)                      # closed with the processor
+        try:
+            retry.call("create or open the collection", store.ensure_collection)  # Milvus may still be starting
+        except BaseException:
+            store.close()
+            raise
     cache = TTLCache(settings.embed.cache_size, math.inf) if settings.embed.cache_size else None
     # one full round of embedding requests per chunk: its rows are written while the next round is embedded
     pipeline = Pipeline(embedder or make_embedder(settings), store, embed_attributes=settings.embed.attributes,
                         text_cache=cache, write_chunk=settings.embed.batch_size * settings.embed.max_concurrency)
     return BatchProcessor(pipeline, dead_letters, retry, max_event_bytes=settings.ingest.max_event_bytes,
-                          metrics=metrics)
+                          metrics=metrics, owned=owned)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Protocol
+from typing import Any, Protocol
 
 from catalog_search.core.events import Event, InvalidEvent, parse_event
 from catalog_search.core.dead_letters import DeadLetter
@@ -49,8 +49,9 @@ class BatchProcessor:
 
     def __init__(self, pipeline: Pipeline, dead_letters: DeadLetterSink, retry: RetryPolicy, *,
                  max_event_bytes: int, metrics: IngestMetrics | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, owned: Sequence[Any] = ()) -> None:
         self.pipeline = pipeline
+        self.owned = tuple(owned)            # what the wiring opened for this processor alone (its store): closed too
         self.dead_letters = dead_letters
         self.retry = retry
         self.max_event_bytes = max_event_bytes
@@ -59,9 +60,11 @@ class BatchProcessor:
 
     def close(self) -> None:
         """Release the pipeline's writer thread and the embedder (a loaded model or an HTTP client); the store stays
-        with whoever passed it in."""
+        with whoever passed it in (``owned`` ones excepted: the wiring opened them for this processor)."""
         self.pipeline.close()
         self.pipeline.embedder.close()
+        for resource in self.owned:
+            resource.close()
 
     def __enter__(self) -> "BatchProcessor":
         return self

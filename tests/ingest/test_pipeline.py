@@ -123,6 +123,20 @@ def test_the_processor_closes_its_embedder_when_used_as_a_context_manager():
     assert embedder.closed
 
 
+def test_the_processor_closes_what_the_wiring_opened_for_it_and_not_a_store_passed_in():
+    class Closable:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    mine, shared = Closable(), RowsStore()
+    proc = BatchProcessor(Pipeline(ScriptedEmbedder(), shared), ListSink(), RetryPolicy(initial_s=0.01, max_s=0.05),
+                          max_event_bytes=10_000, owned=(mine,))
+    proc.close()
+    assert mine.closed and not getattr(shared, "closed", False)
+
+
 # ------------------------------------------------------------------------ chunked embedding, overlapped upserts
 
 class GatedStore(RowsStore):

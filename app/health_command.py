@@ -27,11 +27,12 @@ def health(args: argparse.Namespace, settings: Settings) -> int:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     from catalog_search.retrieve.servicer import SERVICE_NAME
+    from catalog_search.retrieve.tls import client_tls, open_channel
 
     address = args.address or local_address(settings.grpc.address)
     service = SERVICE_NAME if args.service is None else args.service
     try:
-        with grpc.insecure_channel(address) as channel:
+        with open_channel(address, client_tls(settings.grpc)) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service),
                                                               timeout=args.timeout)
     except grpc.RpcError as exc:

@@ -217,12 +217,49 @@ class GrpcSettings(_Group):
                               "(calls, stage latency, degraded answers, cache, query log); 0 = off.")
     api_key: SecretStr = Field(SecretStr(""), description="Bearer token the retrieval server requires on every call "
                                "(health checks stay open) and the client, CLI and web page send; empty = no "
-                               "authentication (the embedded default).")
+                               "authentication (the embedded default). Sees every tenant (unless "
+                               "CATALOG_SEARCH_TENANT fixes one).")
     max_inflight: int = Field(8, ge=1, le=16, description="Searches (and reranks) the retrieval server works on at "
                               "once; the rest wait for a slot until their deadline minus the expected search time, "
                               "then are refused with RESOURCE_EXHAUSTED before any work (load shedding).")
     max_queue_wait_s: float = Field(5.0, gt=0, le=60, description="How long a call without a deadline may wait for "
                                     "a search slot before RESOURCE_EXHAUSTED.")
+    tenant_tokens_file: str = Field("", description="File of `<token> <tenant>` lines (# comments): a call bearing "
+                                    "one of these tokens is accepted and confined to its tenant, as a fixed tenant "
+                                    "confines every search; the web API checks the same tokens. Empty = none.")
+    tls_cert_file: str = Field("", description="Server: PEM certificate chain it presents; with "
+                               "CATALOG_GRPC_TLS_KEY_FILE it serves TLS only. Empty = plaintext (the embedded "
+                               "default).")
+    tls_key_file: str = Field("", description="Server: PEM private key of CATALOG_GRPC_TLS_CERT_FILE.")
+    tls_client_ca_file: str = Field("", description="Server: PEM CA bundle; when set, every client must present a "
+                                    "certificate it signed (mTLS).")
+    tls_ca_file: str = Field("", description="Clients (CLI, web page, demo, health): PEM CA bundle that verifies "
+                             "the server; setting it makes them connect with TLS.")
+    tls_client_cert_file: str = Field("", description="Clients: PEM certificate presented to a server that requires "
+                                      "client certificates (mTLS).")
+    tls_client_key_file: str = Field("", description="Clients: PEM private key of CATALOG_GRPC_TLS_CLIENT_CERT_FILE.")
+    tls_server_name: str = Field("", description="Clients: the name the server certificate must carry when it is "
+                                 "not the address's host (e.g. an IP address). Empty = the host.")
+
+    @model_validator(mode="after")
+    def _pairs(self) -> "GrpcSettings":
+        for cert, key in (("tls_cert_file", "tls_key_file"), ("tls_client_cert_file", "tls_client_key_file")):
+            if bool(getattr(self, cert)) != bool(getattr(self, key)):
+                raise ValueError(f"{self.env_name(cert)} and {self.env_name(key)} go together: set both or neither")
+        if self.tls_client_ca_file and not self.tls_cert_file:
+            raise ValueError("CATALOG_GRPC_TLS_CLIENT_CA_FILE (mTLS) needs the server's own certificate: set "
+                             "CATALOG_GRPC_TLS_CERT_FILE and CATALOG_GRPC_TLS_KEY_FILE too")
+        if self.tls_client_cert_file and not self.tls_ca_file:
+            raise ValueError("CATALOG_GRPC_TLS_CLIENT_CERT_FILE needs TLS on the client: set CATALOG_GRPC_TLS_CA_FILE")
+        return self
+
+    @property
+    def serves_tls(self) -> bool:
+        return bool(self.tls_cert_file)
+
+    @property
+    def connects_tls(self) -> bool:
+        return bool(self.tls_ca_file)
 
 
 class QueryLogSettings(_Group):

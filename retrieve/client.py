@@ -21,7 +21,14 @@ from catalog_search.core.errors import CatalogError
 from catalog_search.retrieve.domain import CategoryFilter, FacetRequest, SearchFilters, SearchResponse
 from catalog_search.retrieve.proto import search_pb2 as pb
 from catalog_search.retrieve.reranking import RerankResponse
-from catalog_search.retrieve.interceptors import bearer
+from catalog_search.core.settings import GrpcSettings
+from catalog_search.retrieve.interceptors import bearer, presented_token
+from catalog_search.retrieve.tls import ClientTls, client_tls, open_channel
+from catalog_search.retrieve.tokens import TokenTable, load_tokens
+
+# the web front end checks its callers' tokens as the server does, and relays them (app.web.auth)
+__all__ = ["SearchClient", "SearchError", "InvalidSearch", "SearchUnavailable", "build_request", "parse_facet",
+           "response_to_dict", "response_to_json", "TokenTable", "load_tokens", "presented_token"]
 from catalog_search.retrieve.servicer import (BACKEND_ERROR_KEY, SERVICE_NAME, filters_to_proto, rerank_response_from_proto,
                                               response_from_proto)
 
@@ -58,9 +65,10 @@ class SearchUnavailable(SearchError):
 
 class SearchClient:
     def __init__(self, address: str, *, timeout_s: float = 2.0, retries: int = 2,
-                 options: Iterable[tuple[str, Any]] = (), api_key: str = "") -> None:
-        """``api_key``: sent as ``authorization: Bearer <key>`` on every call (the server's CATALOG_GRPC_API_KEY);
-        a refused call raises ``SearchError`` with UNAUTHENTICATED."""
+                 options: Iterable[tuple[str, Any]] = (), api_key: str = "", tls: ClientTls | None = None) -> None:
+        """``api_key``: sent as ``authorization: Bearer <key>`` on every call (the server's CATALOG_GRPC_API_KEY or
+        a tenant token); a refused call raises ``SearchError`` with UNAUTHENTICATED. ``tls``: connect with TLS
+        (``retrieve.tls.client_tls``; with a client certificate for mTLS); None: plaintext."""
         if timeout_s <= 0:
             raise ValueError("timeout_s must be > 0")
         if retries < 0:
@@ -69,13 +77,20 @@ class SearchClient:
         self.timeout_s = timeout_s
         self.retries = retries
         self._metadata = (bearer(api_key),) if api_key else None
-        self._channel = grpc.insecure_channel(address, options=list(options))
+        self.tls = tls is not None
+        self._channel = open_channel(address, tls, options)
         self._search = self._channel.unary_unary(
             f"/{SERVICE_NAME}/Search", request_serializer=pb.SearchRequest.SerializeToString,
             response_deserializer=pb.SearchResponse.FromString)
         self._rerank = self._channel.unary_unary(
             f"/{SERVICE_NAME}/Rerank", request_serializer=pb.RerankRequest.SerializeToString,
             response_deserializer=pb.RerankResponse.FromString)
+
+    @classmethod
+    def from_settings(cls, grpc_settings: GrpcSettings, *, address: str | None = None, **kwargs: Any) -> SearchClient:
+        """A client as the settings say: their address (unless given), bearer token and TLS files."""
+        return cls(address or grpc_settings.address, api_key=grpc_settings.api_key.get_secret_value(),
+                   tls=client_tls(grpc_settings), **kwargs)
 
     def __enter__(self) -> SearchClient:
         return self
@@ -93,7 +108,7 @@ class SearchClient:
                fusion: str | None = None, alpha: float | None = None, retrievers: str | None = None,
                group_by: str | None = None, facets: Iterable[str | FacetRequest] = (), page_size: int = 0,
                page_token: str = "", sort: str | None = None, spell_correct: bool | None = None,
-               timeout_s: float | None = None) -> SearchResponse:
+               timeout_s: float | None = None, bearer_token: str | None = None) -> SearchResponse:
         """Search; ``categories`` given as "A > B" match that path and below, ``CategoryFilter`` objects as set.
 
         ``top_k=0``, ``candidates=None``, ``fusion=None``, ``alpha=None``, ``retrievers=None`` and ``sort=None``
@@ -101,7 +116,8 @@ class SearchClient:
         variants into one hit per group; ``facets`` are ``FacetRequest``s or their text form (``parse_facet``:
         "brand", "category:2", "price:25,50,100"); ``page_size`` > 0 pages the result set, ``page_token`` is the
         previous answer's ``next_page_token``; ``spell_correct=None`` is the server's default. The response carries
-        ``request_id`` and ``corrected_query`` ("" when spelling changed nothing). Raises ``InvalidSearch``,
+        ``request_id`` and ``corrected_query`` ("" when spelling changed nothing). ``bearer_token`` replaces the
+        client's ``api_key`` for this call (a web front end relaying its caller's token). Raises ``InvalidSearch``,
         ``SearchUnavailable`` (after the retries) or ``SearchError``.
         """
         request = build_request(query, top_k=top_k, categories=categories, brands=brands, price_min=price_min,
@@ -110,10 +126,11 @@ class SearchClient:
                                 alpha=alpha, retrievers=retrievers, group_by=group_by, facets=facets,
                                 page_size=page_size, page_token=page_token, sort=sort,
                                 spell_correct=spell_correct)
-        return response_from_proto(self._call(request, self.timeout_s if timeout_s is None else timeout_s))
+        return response_from_proto(self._call(request, self.timeout_s if timeout_s is None else timeout_s,
+                                              bearer_token=bearer_token))
 
     def rerank(self, query: str, documents: Iterable[str], *, instruction: str | None = None,
-               timeout_s: float | None = None) -> RerankResponse:
+               timeout_s: float | None = None, bearer_token: str | None = None) -> RerankResponse:
         """Score ``documents`` against ``query`` with the server's reranker; results best first, each with its index.
 
         Raises ``InvalidSearch`` (the field named: ``query``, ``documents[2]``...), ``SearchError`` with
@@ -122,7 +139,7 @@ class SearchClient:
         """
         request = build_rerank_request(query, documents, instruction=instruction)
         return rerank_response_from_proto(self._call(request, self.timeout_s if timeout_s is None else timeout_s,
-                                                     self._rerank))
+                                                     self._rerank, bearer_token=bearer_token))
 
     def health(self, *, timeout_s: float | None = None) -> str:
         """The server's standard health status for the search service (``"SERVING"``, ``"NOT_SERVING"``...);
@@ -139,8 +156,9 @@ class SearchClient:
             return exc.code().name
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
-    def _call(self, request: Any, timeout_s: float, rpc: Any = None) -> Any:
+    def _call(self, request: Any, timeout_s: float, rpc: Any = None, *, bearer_token: str | None = None) -> Any:
         rpc = rpc or self._search
+        metadata = self._metadata if bearer_token is None else ((bearer(bearer_token),) if bearer_token else None)
         deadline = time.monotonic() + timeout_s
         backoff = BACKOFF_INITIAL_S
         attempt = 0
@@ -151,7 +169,7 @@ class SearchClient:
                 raise SearchError(grpc.StatusCode.DEADLINE_EXCEEDED,
                                   f"no answer from {self.address} within {timeout_s:g}s ({attempt - 1} attempts)")
             try:
-                return rpc(request, timeout=left, metadata=self._metadata)
+                return rpc(request, timeout=left, metadata=metadata)
             except grpc.RpcError as exc:
                 code, details = exc.code(), exc.details() or ""
                 if code == grpc.StatusCode.INVALID_ARGUMENT:
@@ -166,9 +184,24 @@ class SearchClient:
                                                 f"down ({attempt} attempt(s)): {details}", attempts=attempt,
                                                 backend=backend) from None
                     raise SearchUnavailable(f"search service at {self.address} unavailable after {attempt} "
-                                            f"attempt(s): {details}", attempts=attempt) from None
+                                            f"attempt(s): {details}{self._tls_hint(details)}",
+                                            attempts=attempt) from None
                 time.sleep(pause)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+
+    def _tls_hint(self, details: str) -> str:
+        """What to check when no connection came up: the two sides disagree on TLS, or mTLS lacks a certificate."""
+        text = details.lower()
+        if not self.tls and any(s in text for s in ("socket closed", "connection reset", "handshake", "ssl")):
+            return (" - if the server requires TLS, set CATALOG_GRPC_TLS_CA_FILE (and, for mTLS, "
+                    "CATALOG_GRPC_TLS_CLIENT_CERT_FILE / _KEY_FILE)")
+        if self.tls and any(s in text for s in ("ssl", "handshake", "certificate", "tls", "socket closed",
+                                                "connection reset")):
+            return (" - TLS handshake failed: check that the server serves TLS, that CATALOG_GRPC_TLS_CA_FILE signed "
+                    "its certificate (name: CATALOG_GRPC_TLS_SERVER_NAME or the host), and, if it requires client "
+                    "certificates, CATALOG_GRPC_TLS_CLIENT_CERT_FILE / _KEY_FILE")
+        return ""
 
 
 def build_request(query: str, *, top_k: int = 10, categories: Iterable[str | CategoryFilter] | str = (),

@@ -64,6 +64,7 @@ from catalog_search.retrieve.fusion import Candidate, rrf, weighted
 from catalog_search.retrieve.paging import Cursor, PageTokens
 from catalog_search.retrieve.querylog import QueryLog, new_request_id, now_ms, record_of
 from catalog_search.retrieve.results import shape
+from catalog_search.retrieve.tenancy import bound_tenant
 from catalog_search.retrieve.spelling import Speller
 
 log = logging.getLogger(__name__)
@@ -217,13 +218,19 @@ class Searcher:
         return resp
 
     def _confined(self, req: SearchRequest) -> SearchRequest:
-        """With a fixed tenant, the request's filters name exactly it (whatever the request sent)."""
-        if not self.tenant:
+        """With a fixed tenant, or a call bound to one by its tenant token, the request's filters name exactly it
+        (whatever the request sent)."""
+        bound = bound_tenant()
+        tenant = self.tenant or bound
+        if tenant is None or tenant == "":
             return req
+        if self.tenant and bound is not None and bound != self.tenant:
+            raise InvalidRequest("filters.tenant", "this service serves one tenant only; the token's is not it")
         asked = req.filters.tenant
-        if asked is not None and asked != self.tenant:
-            raise InvalidRequest("filters.tenant", f"this service serves one tenant only; {asked!r} is not it")
-        return replace(req, filters=replace(req.filters, tenant=self.tenant))
+        if asked is not None and asked != tenant:
+            who = "service" if self.tenant else "token"
+            raise InvalidRequest("filters.tenant", f"this {who} serves one tenant only; {asked!r} is not it")
+        return replace(req, filters=replace(req.filters, tenant=tenant))
 
     def _spell(self, req: SearchRequest, collection: str, clock: _Clock) -> str:
         """The text the BM25 side searches: the query, with misspelled terms corrected when asked for."""

@@ -20,6 +20,8 @@ from catalog_search.retrieve.admission import Admission, AdmissionInterceptor
 from catalog_search.retrieve.reranking import DocumentReranker
 from catalog_search.retrieve.interceptors import BearerTokenInterceptor, ObservingInterceptor
 from catalog_search.retrieve.servicer import SERVICE_NAME, Searcher, SearchServicer, add_to_server
+from catalog_search.retrieve.tls import server_credentials
+from catalog_search.retrieve.tokens import TokenTable, load_tokens
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +62,14 @@ def start(settings: Settings, searcher: Searcher, *, address: str | None = None,
     failed start) closes it. The returned handle's ``stop()`` flips health to NOT_SERVING first. The ``Rerank`` RPC
     uses the searcher's ``rerank_stage`` (if it has one), so searches and reranks share one reranker and breaker."""
     address = address or settings.grpc.address
-    key = settings.grpc.api_key.get_secret_value()
+    try:
+        tokens, credentials = _access(settings)
+    except ConfigError:
+        if owns_searcher and callable(getattr(searcher, "close", None)):
+            searcher.close()  # type: ignore[attr-defined]
+        raise
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="search-rpc"),
-                         interceptors=_interceptors(key, getattr(searcher, "observer", None),
+                         interceptors=_interceptors(tokens, getattr(searcher, "observer", None),
                                                     Admission(settings.grpc.max_inflight,
                                                               max_wait_s=settings.grpc.max_queue_wait_s)),
                          maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
@@ -76,33 +83,62 @@ def start(settings: Settings, searcher: Searcher, *, address: str | None = None,
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
-    try:
-        port = server.add_insecure_port(address)
-    except RuntimeError as exc:          # grpcio >= 1.60 raises; older ones return 0
-        port, cause = 0, exc
-    else:
-        cause = None
+    port, cause = _bind(server, address, credentials)
     if not port:
         if owns_searcher and callable(getattr(searcher, "close", None)):
             searcher.close()  # type: ignore[attr-defined]
+        if credentials is not None and _address_is_free(address):
+            raise ConfigError("CATALOG_GRPC_TLS_CERT_FILE / CATALOG_GRPC_TLS_KEY_FILE: grpc cannot serve TLS with "
+                              "them (is the key the certificate's own?)") from cause
         raise ConfigError(f"cannot listen on {address} (CATALOG_GRPC_ADDRESS): address in use or invalid") \
             from cause
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     handle = SearchServer(server, health_servicer, searcher, address, port, owns_searcher=owns_searcher)
-    log.info("search server listening on %s (port %d)", address, port)
+    log.info("search server listening on %s (port %d, %s, %s)", address, port,
+             "plaintext" if credentials is None else "mTLS" if settings.grpc.tls_client_ca_file else "TLS",
+             "no authentication" if tokens is None else f"{len(tokens)} bearer token(s)")
     return handle
 
 
-def _interceptors(api_key: str, observer: Any, admission: Admission) -> list[grpc.ServerInterceptor]:
-    """Observation first (refused and shed calls count too), then the token check when a key is set (strangers
+def _bind(server: grpc.Server, address: str,
+          credentials: grpc.ServerCredentials | None) -> tuple[int, BaseException | None]:
+    """The port ``server`` listens on at ``address`` (TLS with ``credentials``), 0 when it cannot, and why."""
+    try:
+        port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+    except RuntimeError as exc:          # grpcio >= 1.60 raises; older ones return 0
+        return 0, exc
+    return port, None
+
+
+def _address_is_free(address: str) -> bool:
+    """Whether a plaintext server could listen on ``address`` (tells a bad address from bad TLS files)."""
+    probe = grpc.server(futures.ThreadPoolExecutor(max_workers=1), options=[("grpc.so_reuseport", 0)])
+    try:
+        return bool(_bind(probe, address, None)[0])
+    finally:
+        probe.stop(None)
+
+
+def _access(settings: Settings) -> tuple[TokenTable | None, grpc.ServerCredentials | None]:
+    """Who may call (bearer tokens, tenant tokens) and over what (TLS / mTLS credentials), from the settings; a
+    missing or unreadable file is a ``ConfigError`` naming its setting."""
+    tokens = load_tokens(settings.grpc)
+    if settings.search.tenant and settings.grpc.tenant_tokens_file:
+        raise ConfigError("CATALOG_SEARCH_TENANT and CATALOG_GRPC_TENANT_TOKENS_FILE: set one of them (a fixed "
+                          "tenant confines every call already)")
+    return tokens, server_credentials(settings.grpc)
+
+
+def _interceptors(tokens: TokenTable | None, observer: Any, admission: Admission) -> list[grpc.ServerInterceptor]:
+    """Observation first (refused and shed calls count too), then the token check when tokens are set (strangers
     never take a search slot), then admission control."""
     out: list[grpc.ServerInterceptor] = []
     if callable(getattr(observer, "rpc_done", None)):
         out.append(ObservingInterceptor(observer))
-    if api_key:
-        out.append(BearerTokenInterceptor(api_key))
+    if tokens is not None:
+        out.append(BearerTokenInterceptor(tokens))
     out.append(AdmissionInterceptor(admission))
     return out
 

@@ -191,7 +191,7 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
 
     address = args.address or settings.grpc.address
     try:
-        with SearchClient(address, timeout_s=args.timeout, api_key=settings.grpc.api_key.get_secret_value()) as client:
+        with SearchClient.from_settings(settings.grpc, address=address, timeout_s=args.timeout) as client:
             resp = client.search(args.query, top_k=args.top_k, categories=args.category, brands=args.brand,
                                  price_min=args.price_min, price_max=args.price_max, in_stock_only=args.in_stock,
                                  locale=args.locale, tenant=args.tenant, rerank=not args.no_rerank,
@@ -214,15 +214,17 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
 
 def ui(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_search.app.web.server import serve_ui
+    from catalog_search.retrieve.client import SearchClient, load_tokens
 
     address = args.address or settings.grpc.address
+    tokens = load_tokens(settings.grpc)
 
     def ready(web: Any) -> None:
         print(f"web page and HTTP API on {web.url} (retrieval service at {address}); SIGTERM/Ctrl-C stops it",
               file=sys.stderr, flush=True)
 
-    return serve_ui(address, host=args.host, port=args.port, timeout_s=args.timeout, ready=ready,
-                    api_key=settings.grpc.api_key.get_secret_value())
+    with SearchClient.from_settings(settings.grpc, address=address, timeout_s=args.timeout) as client:
+        return serve_ui(client, tokens=tokens, host=args.host, port=args.port, ready=ready)
 
 
 def _report(counters: dict[str, int], seconds: float, *, as_json: bool) -> None:

@@ -27,6 +27,7 @@ from catalog_search.adapters.milvus.store import MilvusStore
 
 if TYPE_CHECKING:
     from catalog_search.retrieve.client import SearchClient
+    from catalog_search.retrieve.tokens import TokenTable
 
 IDLE_S = 3.0
 UI_PORT = 7860
@@ -85,25 +86,25 @@ def _search_demo(settings: Settings, *, ui: tuple[str, int] | None = None) -> No
     from catalog_search.app.search_wiring import start_search_server
     from catalog_search.app.tables import search_table
     from catalog_search.retrieve.client import SearchClient
+    from catalog_search.retrieve.tokens import load_tokens
 
     server = start_search_server(settings)
     print(f"\nretrieval gRPC server on {settings.grpc.address} (rerank backend: {settings.rerank.backend}"
           + (", set CATALOG_RERANK_BACKEND=vllm|local to rerank)" if settings.rerank.backend == "none" else ")"))
     try:
-        with SearchClient(settings.grpc.address, timeout_s=10.0,
-                          api_key=settings.grpc.api_key.get_secret_value()) as client:
+        with SearchClient.from_settings(settings.grpc, timeout_s=10.0) as client:
             for query, filters in DEMO_SEARCHES:
                 shown = ", ".join(f"{k}={v}" for k, v in filters.items())
                 print(f"\n$ catalog-search search {query!r}" + (f"  [{shown}]" if shown else ""))
                 response = client.search(query, top_k=5, **filters)
                 print(search_table(response))
             if ui is not None:
-                _serve_ui(client, *ui)
+                _serve_ui(client, *ui, tokens=load_tokens(settings.grpc))
     finally:
         server.stop()
 
 
-def _serve_ui(client: SearchClient, host: str, port: int) -> None:
+def _serve_ui(client: SearchClient, host: str, port: int, *, tokens: TokenTable | None = None) -> None:
     from catalog_search.app.web.api import create_app
     from catalog_search.app.web.server import WebServer
 
@@ -111,7 +112,7 @@ def _serve_ui(client: SearchClient, host: str, port: int) -> None:
         print(f"\nweb page: {web.url}  (HTTP API: {web.url}v1/search, {web.url}v1/rerank, schema "
               f"{web.url}openapi.json)\nthe stack, the retrieval service and the page run until Ctrl-C", flush=True)
 
-    WebServer(create_app(client), host, port).run_until_signal(ready)
+    WebServer(create_app(client, tokens=tokens), host, port).run_until_signal(ready)
 
 
 def _print_landed(settings: Settings) -> None:

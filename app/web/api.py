@@ -11,10 +11,13 @@ Routes:
 * ``GET /v1/status``: whether the retrieval service answers its health check (200 when SERVING, else 503).
 * ``GET /openapi.json``: the schema. ``GET /``: the page; ``/static/...``: its files.
 
+With tokens (``create_app(..., tokens=)``, from the gRPC settings), ``/v1/search`` and ``/v1/rerank`` need
+``Authorization: Bearer <token>`` (401 otherwise) and relay it to the service (``app.web.auth``).
+
 Errors are one JSON shape, ``{"error": {"status", "code", "field", "message", "backend"}}``: an unknown or mistyped
 JSON field and the service's INVALID_ARGUMENT are 400 with ``field`` named (``top_k``, ``filters.price_min``,
 ``documents[2]``); the service unreachable, or one of its backends down (``backend``: ``StoreError``,
-``RerankError``, ...), is 503; no reranker configured is 501; the deadline passing is 504; anything else the service
+``RerankError``, ...), is 503; a missing or unknown token is 401; no reranker configured is 501; the deadline passing is 504; anything else the service
 answers is 502. A search whose reranker is down is no error: it answers in fused order with ``degraded`` set.
 
 Every response carries a Content-Security-Policy that lets the page load and call nothing but this origin.
@@ -35,7 +38,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from catalog_search.retrieve.client import InvalidSearch, SearchError, SearchUnavailable, parse_facet, response_to_dict
+from catalog_search.app.web.auth import relayed, token_checker
+from catalog_search.retrieve.client import (InvalidSearch, SearchError, SearchUnavailable, TokenTable, parse_facet,
+                                            response_to_dict)
 from catalog_search.retrieve.domain import CategoryFilter, FacetRequest, SearchResponse
 from catalog_search.retrieve.reranking import RerankResponse
 
@@ -51,7 +56,8 @@ class SearchBackend(Protocol):
 
     def search(self, query: str, **kwargs: Any) -> SearchResponse: ...
 
-    def rerank(self, query: str, documents: Iterable[str], *, instruction: str | None = None) -> RerankResponse: ...
+    def rerank(self, query: str, documents: Iterable[str], *, instruction: str | None = None,
+               **kwargs: Any) -> RerankResponse: ...
 
     def health(self, *, timeout_s: float | None = None) -> str: ...
 
@@ -267,19 +273,22 @@ def search_error_response(exc: SearchError) -> JSONResponse:
         return error_response(400, "INVALID_ARGUMENT", exc.message, field=field)
     if isinstance(exc, SearchUnavailable):
         return error_response(503, "UNAVAILABLE", exc.message, backend=exc.backend)
-    status = {grpc.StatusCode.FAILED_PRECONDITION: 501, grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    status = {grpc.StatusCode.UNAUTHENTICATED: 401, grpc.StatusCode.FAILED_PRECONDITION: 501, grpc.StatusCode.DEADLINE_EXCEEDED: 504,
               grpc.StatusCode.RESOURCE_EXHAUSTED: 429}.get(exc.code, 502)
     return error_response(status, exc.code.name, exc.message)
 
 
 # ------------------------------------------------------------------------------------------------------- the app
 
-def create_app(backend: SearchBackend) -> FastAPI:
-    """The API and the page over ``backend`` (a ``SearchClient``; closing it is the caller's business)."""
+def create_app(backend: SearchBackend, *, tokens: TokenTable | None = None) -> FastAPI:
+    """The API and the page over ``backend`` (a ``SearchClient``; closing it is the caller's business); with
+    ``tokens``, the API calls need one of them (``app.web.auth``)."""
     app = FastAPI(title="catalog-search HTTP API", version=API_VERSION,
                   description="Hybrid (dense + BM25) catalog search with reranking, over the retrieval gRPC service.",
                   docs_url=None, redoc_url=None)      # their pages load scripts from a CDN: the schema is enough
     app.add_exception_handler(RequestValidationError, _validation_error)   # type: ignore[arg-type]
+    if tokens is not None:
+        app.middleware("http")(token_checker(tokens))      # inside the headers below: refusals carry them too
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Any:
@@ -291,7 +300,7 @@ def create_app(backend: SearchBackend) -> FastAPI:
         return response
 
     @app.post("/v1/search", response_model=SearchOut, responses=ERRORS, summary="Hybrid search")
-    def search(body: SearchIn) -> Any:
+    def search(body: SearchIn, request: Request) -> Any:
         f = body.filters
         started = time.perf_counter()
         try:
@@ -305,16 +314,16 @@ def create_app(backend: SearchBackend) -> FastAPI:
                 facets=[FacetRequest(field=f.field, level=f.level, ranges=tuple(f.ranges), size=f.size)
                         for f in body.facets],
                 page_size=body.page_size, page_token=body.page_token, sort=body.sort or None,
-                spell_correct=body.spell_correct)
+                spell_correct=body.spell_correct, **relayed(request))
         except SearchError as exc:
             return search_error_response(exc)
         return _timed(response_to_dict(resp), started)
 
     @app.post("/v1/rerank", response_model=RerankOut, responses=ERRORS, summary="Score documents with the reranker")
-    def rerank(body: RerankIn) -> Any:
+    def rerank(body: RerankIn, request: Request) -> Any:
         started = time.perf_counter()
         try:
-            resp = backend.rerank(body.query, body.documents, instruction=body.instruction)
+            resp = backend.rerank(body.query, body.documents, instruction=body.instruction, **relayed(request))
         except SearchError as exc:
             return search_error_response(exc)
         return _timed({"results": [{"rank": i, "index": r.index, "score": r.score, "document": r.document}

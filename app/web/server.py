@@ -97,11 +97,10 @@ class WebServer:
         return 0
 
 
-def serve_ui(address: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, timeout_s: float = 10.0,
-             ready: Callable[[WebServer], None] | None = None, api_key: str = "") -> int:
-    """The page + HTTP API in front of the retrieval service at ``address`` until SIGTERM/Ctrl-C (blocks)."""
+def serve_ui(client: Any, *, tokens: Any = None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+             ready: Callable[[WebServer], None] | None = None) -> int:
+    """The page + HTTP API in front of the retrieval service reached by ``client`` (a ``SearchClient``) until
+    SIGTERM/Ctrl-C (blocks). With ``tokens`` (a ``TokenTable``), the API asks its callers for one and relays it."""
     from catalog_search.app.web.api import create_app
-    from catalog_search.retrieve.client import SearchClient
 
-    with SearchClient(address, timeout_s=timeout_s, api_key=api_key) as client:
-        return WebServer(create_app(client), host, port).run_until_signal(ready)
+    return WebServer(create_app(client, tokens=tokens), host, port).run_until_signal(ready)

@@ -32,12 +32,28 @@ function money(value, currency) {
 
 // ------------------------------------------------------------------------------------------------------ the API
 
+// A service that checks tokens: open the page as /#token=<token>. The fragment never reaches a server; the token
+// is kept for this tab only (sessionStorage) and removed from the address bar.
+const TOKEN_KEY = "catalog-search-token";
+(function takeToken() {
+  const match = /(?:^#|&)token=([^&]*)/.exec(window.location.hash);
+  if (!match) return;
+  try { sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1])); } catch (err) { /* storage off */ }
+  history.replaceState(null, "", window.location.pathname + window.location.search);
+})();
+
+function authHeaders() {
+  let token = null;
+  try { token = sessionStorage.getItem(TOKEN_KEY); } catch (err) { token = null; }
+  return token ? {"Authorization": `Bearer ${token}`} : {};
+}
+
 async function api(path, body) {
   const started = performance.now();
   let response;
   try {
-    response = await fetch(path, body === undefined ? {} : {
-      method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+    response = await fetch(path, body === undefined ? {headers: authHeaders()} : {
+      method: "POST", headers: {"Content-Type": "application/json", ...authHeaders()}, body: JSON.stringify(body)});
   } catch (err) {
     return {ok: false, status: 0, data: null, ms: performance.now() - started};
   }
@@ -52,6 +68,9 @@ function errorText(result, what) {
   switch (result.status) {
     case 0:
       return "This page's own server does not answer (was catalog-search ui stopped?).";
+    case 401:
+      return "This service requires a token: open the page as /#token=<your token> (CATALOG_GRPC_API_KEY or a " +
+             `tenant token). ${message}`;
     case 400:
       return `Invalid request — ${error.field ? `field “${error.field}”: ` : ""}${message}`;
     case 501:

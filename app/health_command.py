@@ -27,16 +27,19 @@ def health(args: argparse.Namespace, settings: Settings) -> int:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     from catalog_search.retrieve.servicer import SERVICE_NAME
-    from catalog_search.retrieve.tls import client_tls, open_channel
+    from catalog_search.retrieve.tls import client_tls, open_channel, tls_hint
 
     address = args.address or local_address(settings.grpc.address)
     service = SERVICE_NAME if args.service is None else args.service
+    tls = client_tls(settings.grpc)
     try:
-        with open_channel(address, client_tls(settings.grpc)) as channel:
+        with open_channel(address, tls) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service),
                                                               timeout=args.timeout)
     except grpc.RpcError as exc:
-        print(f"{address} {service or '(server)'}: {exc.code().name}", file=sys.stderr)
+        details = exc.details() or ""
+        hint = tls_hint(details, tls=tls is not None) if exc.code() == grpc.StatusCode.UNAVAILABLE else ""
+        print(f"{address} {service or '(server)'}: {exc.code().name}{hint}", file=sys.stderr)
         return 1
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
     print(f"{address} {service or '(server)'}: {status}")

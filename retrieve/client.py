@@ -23,7 +23,7 @@ from catalog_search.retrieve.proto import search_pb2 as pb
 from catalog_search.retrieve.reranking import RerankResponse
 from catalog_search.core.settings import GrpcSettings
 from catalog_search.retrieve.interceptors import bearer, presented_token
-from catalog_search.retrieve.tls import ClientTls, client_tls, open_channel
+from catalog_search.retrieve.tls import ClientTls, client_tls, open_channel, tls_hint
 from catalog_search.retrieve.tokens import TokenTable, load_tokens
 
 # the web front end checks its callers' tokens as the server does, and relays them (app.web.auth)
@@ -184,24 +184,10 @@ class SearchClient:
                                                 f"down ({attempt} attempt(s)): {details}", attempts=attempt,
                                                 backend=backend) from None
                     raise SearchUnavailable(f"search service at {self.address} unavailable after {attempt} "
-                                            f"attempt(s): {details}{self._tls_hint(details)}",
+                                            f"attempt(s): {details}{tls_hint(details, tls=self.tls)}",
                                             attempts=attempt) from None
                 time.sleep(pause)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
-
-
-    def _tls_hint(self, details: str) -> str:
-        """What to check when no connection came up: the two sides disagree on TLS, or mTLS lacks a certificate."""
-        text = details.lower()
-        if not self.tls and any(s in text for s in ("socket closed", "connection reset", "handshake", "ssl")):
-            return (" - if the server requires TLS, set CATALOG_GRPC_TLS_CA_FILE (and, for mTLS, "
-                    "CATALOG_GRPC_TLS_CLIENT_CERT_FILE / _KEY_FILE)")
-        if self.tls and any(s in text for s in ("ssl", "handshake", "certificate", "tls", "socket closed",
-                                                "connection reset")):
-            return (" - TLS handshake failed: check that the server serves TLS, that CATALOG_GRPC_TLS_CA_FILE signed "
-                    "its certificate (name: CATALOG_GRPC_TLS_SERVER_NAME or the host), and, if it requires client "
-                    "certificates, CATALOG_GRPC_TLS_CLIENT_CERT_FILE / _KEY_FILE")
-        return ""
 
 
 def build_request(query: str, *, top_k: int = 10, categories: Iterable[str | CategoryFilter] | str = (),

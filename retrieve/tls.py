@@ -83,3 +83,17 @@ def open_channel(address: str, tls: ClientTls | None, options: Iterable[tuple[st
     creds = grpc.ssl_channel_credentials(root_certificates=tls.root_certificates, private_key=tls.private_key,
                                          certificate_chain=tls.certificate_chain)
     return grpc.secure_channel(address, creds, options=opts)
+
+
+def tls_hint(details: str, *, tls: bool) -> str:
+    """What to check when no connection came up (``details`` of an UNAVAILABLE): the two sides disagree on TLS, the
+    CA or name does not match, or an mTLS server wants a client certificate; "" when nothing points to TLS."""
+    text = details.lower()
+    if not tls and any(s in text for s in ("socket closed", "connection reset", "handshake", "ssl")):
+        return (" - if the server requires TLS, set CATALOG_GRPC_TLS_CA_FILE (and, for mTLS, "
+                "CATALOG_GRPC_TLS_CLIENT_CERT_FILE / _KEY_FILE)")
+    if tls and any(s in text for s in ("ssl", "handshake", "certificate", "tls", "socket closed", "connection reset")):
+        return (" - TLS handshake failed: check that the server serves TLS, that CATALOG_GRPC_TLS_CA_FILE signed its "
+                "certificate (name: CATALOG_GRPC_TLS_SERVER_NAME or the host), and, if it requires client "
+                "certificates, CATALOG_GRPC_TLS_CLIENT_CERT_FILE / _KEY_FILE")
+    return ""

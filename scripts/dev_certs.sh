@@ -4,7 +4,8 @@
 # writes DIR/ca.pem (the CA: clients' CATALOG_GRPC_TLS_CA_FILE, the server's CATALOG_GRPC_TLS_CLIENT_CA_FILE),
 # DIR/server.pem + server.key (CATALOG_GRPC_TLS_CERT_FILE / _KEY_FILE; names localhost, retrieve, retrieve-cpu,
 # 127.0.0.1, ::1 and every EXTRA_SAN, e.g. DNS:search.example.com or IP:10.0.0.5) and DIR/client.pem + client.key
-# (CATALOG_GRPC_TLS_CLIENT_CERT_FILE / _KEY_FILE). The CA key is deleted once both are signed. Keys are mode 0600.
+# (CATALOG_GRPC_TLS_CLIENT_CERT_FILE / _KEY_FILE). The CA key is deleted once both are signed. Keys are mode 0600,
+# or DEV_CERT_KEY_MODE (the compose stack's containers run as uid 10001: DEV_CERT_KEY_MODE=0644 lets them read).
 # For development and the compose stack on one machine; production certificates come from your own CA.
 set -euo pipefail
 dir=${1:-deploy/certs}
@@ -36,4 +37,5 @@ sign client "/CN=catalog-search client" \
 keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth"
 chmod 0644 "$dir/ca.pem" "$dir/server.pem" "$dir/client.pem"
+chmod "${DEV_CERT_KEY_MODE:-0600}" "$dir/server.key" "$dir/client.key"
 echo "wrote $dir/ca.pem, server.pem/.key, client.pem/.key (SAN $san)" >&2

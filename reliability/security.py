@@ -39,7 +39,7 @@ from catalog_search.ingest.pipeline import Pipeline  # noqa: E402
 from catalog_search.retrieve.client import InvalidSearch, SearchClient, SearchError, SearchUnavailable  # noqa: E402
 
 PART = "security"
-TITLE = "Security: TLS, tokens and tenant isolation"
+TITLE = "8. Security: TLS, tokens and tenant isolation"
 QUERIES = ("shoes", "sneaker", "headphones", "Apple", "backpack", "t-shirt", "moisturizer", "vacuum", "laptop",
            "toothbrush", "无线耳机", "jacket")
 QUICK_QUERIES = 3
@@ -251,7 +251,7 @@ def render(result: dict[str, Any]) -> str:
              f"variant, per tenant token; mTLS + API key + tenant tokens on the server.", "",
              "| way in without the right credentials | outcome |", "|---|---|"]
     lines += [f"| {name} | {outcome} |" for name, outcome in result["strangers"]["outcomes"].items()]
-    lines += ["", "| tenant token | requests | refused (INVALID_ARGUMENT) | answered | products seen | "
+    lines += ["", "| tenant token | requests (with next pages) | refused (INVALID_ARGUMENT) | answered | products seen | "
               "out of tenant | server errors |", "|---|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {t} | {r['requests']} | {r['refused']} | {r['answered']} | {r['products_seen']} | "
               f"{r['out_of_tenant']} | {r['server_errors']} |" for t, r in result["tenants"].items()]

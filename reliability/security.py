@@ -251,8 +251,8 @@ def render(result: dict[str, Any]) -> str:
              f"variant, per tenant token; mTLS + API key + tenant tokens on the server.", "",
              "| way in without the right credentials | outcome |", "|---|---|"]
     lines += [f"| {name} | {outcome} |" for name, outcome in result["strangers"]["outcomes"].items()]
-    lines += ["", "| tenant token | requests (with next pages) | refused (INVALID_ARGUMENT) | answered | products seen | "
-              "out of tenant | server errors |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "| tenant token | requests (with next pages) | refused (INVALID_ARGUMENT) | answered | "
+              "products seen | out of tenant | server errors |", "|---|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {t} | {r['requests']} | {r['refused']} | {r['answered']} | {r['products_seen']} | "
               f"{r['out_of_tenant']} | {r['server_errors']} |" for t, r in result["tenants"].items()]
     web = result["web"]

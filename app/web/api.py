@@ -17,8 +17,8 @@ With tokens (``create_app(..., tokens=)``, from the gRPC settings), ``/v1/search
 Errors are one JSON shape, ``{"error": {"status", "code", "field", "message", "backend"}}``: an unknown or mistyped
 JSON field and the service's INVALID_ARGUMENT are 400 with ``field`` named (``top_k``, ``filters.price_min``,
 ``documents[2]``); the service unreachable, or one of its backends down (``backend``: ``StoreError``,
-``RerankError``, ...), is 503; a missing or unknown token is 401; no reranker configured is 501; the deadline passing is 504; anything else the service
-answers is 502. A search whose reranker is down is no error: it answers in fused order with ``degraded`` set.
+``RerankError``, ...), is 503; a missing or unknown token is 401; no reranker configured is 501; the deadline
+passing is 504; anything else the service answers is 502. A search whose reranker is down is no error: it answers in fused order with ``degraded`` set.
 
 Every response carries a Content-Security-Policy that lets the page load and call nothing but this origin.
 """
@@ -273,8 +273,8 @@ def search_error_response(exc: SearchError) -> JSONResponse:
         return error_response(400, "INVALID_ARGUMENT", exc.message, field=field)
     if isinstance(exc, SearchUnavailable):
         return error_response(503, "UNAVAILABLE", exc.message, backend=exc.backend)
-    status = {grpc.StatusCode.UNAUTHENTICATED: 401, grpc.StatusCode.FAILED_PRECONDITION: 501, grpc.StatusCode.DEADLINE_EXCEEDED: 504,
-              grpc.StatusCode.RESOURCE_EXHAUSTED: 429}.get(exc.code, 502)
+    status = {grpc.StatusCode.UNAUTHENTICATED: 401, grpc.StatusCode.FAILED_PRECONDITION: 501,
+              grpc.StatusCode.DEADLINE_EXCEEDED: 504, grpc.StatusCode.RESOURCE_EXHAUSTED: 429}.get(exc.code, 502)
     return error_response(status, exc.code.name, exc.message)
 
 

@@ -222,6 +222,9 @@ def ui(args: argparse.Namespace, settings: Settings) -> int:
     def ready(web: Any) -> None:
         print(f"web page and HTTP API on {web.url} (retrieval service at {address}); SIGTERM/Ctrl-C stops it",
               file=sys.stderr, flush=True)
+        if tokens is not None:
+            print(f"the API needs a bearer token (CATALOG_GRPC_API_KEY or a tenant token): open the page as "
+                  f"{web.url}#token=<token>", file=sys.stderr, flush=True)
 
     with SearchClient.from_settings(settings.grpc, address=address, timeout_s=args.timeout) as client:
         return serve_ui(client, tokens=tokens, host=args.host, port=args.port, ready=ready)

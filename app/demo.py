@@ -111,6 +111,8 @@ def _serve_ui(client: SearchClient, host: str, port: int, *, tokens: TokenTable 
     def ready(web: WebServer) -> None:
         print(f"\nweb page: {web.url}  (HTTP API: {web.url}v1/search, {web.url}v1/rerank, schema "
               f"{web.url}openapi.json)\nthe stack, the retrieval service and the page run until Ctrl-C", flush=True)
+        if tokens is not None:
+            print(f"the API needs a bearer token: open the page as {web.url}#token=<CATALOG_GRPC_API_KEY>", flush=True)
 
     WebServer(create_app(client, tokens=tokens), host, port).run_until_signal(ready)
 

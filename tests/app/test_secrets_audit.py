@@ -154,7 +154,7 @@ def test_serve_and_ui_log_no_secret_from_start_through_errors_to_sigterm(files: 
         assert "mTLS" in serve_log.read_text() and "2 bearer token(s)" in serve_log.read_text()
         port = free_port()
         ui = spawn(env, ui_log, "-v", "ui", "--port", str(port))
-        wait_for(ui_log, "web page and HTTP API on", ui)
+        wait_for(ui_log, "open the page as", ui)
         url = f"http://127.0.0.1:{port}/v1/search"
         assert httpx.post(url, json={"query": "drill"}, timeout=30).status_code == 401
         for token in (SECRETS["CATALOG_GRPC_API_KEY"], TENANT_TOKEN):        # no collection, no embedder

@@ -273,3 +273,12 @@ def test_a_busy_address_is_named_as_such_under_tls_too(tls: tuple, certs: Path) 
     handle, _ = tls
     with pytest.raises(ConfigError, match=r"cannot listen on .*CATALOG_GRPC_ADDRESS"):
         tls_server(certs, grpc_address=handle.address)
+
+
+def test_a_fixed_tenant_and_tenant_tokens_together_are_refused(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text("tok-acme-0123456789abcdef acme\n")
+    settings = load_settings(grpc_address=f"127.0.0.1:{free_port()}", search_tenant="acme",
+                             grpc_tenant_tokens_file=str(tokens))
+    with pytest.raises(ConfigError, match="CATALOG_SEARCH_TENANT and CATALOG_GRPC_TENANT_TOKENS_FILE: set one"):
+        start(settings, RecordingSearcher())

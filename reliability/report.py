@@ -7,10 +7,11 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-# The seven parts, in order: key (module reliability/<key>.py) -> heading when the module has no TITLE
+# The seven parts of the suite, then security, in order: key (module reliability/<key>.py) -> heading when the module has no TITLE
 PARTS = {"crash": "1. Crash safety", "scaleout": "2. Scale-out by partition",
          "ingest_faults": "3. Dependency faults during ingestion", "poison": "4. Poison input",
-         "hostile": "5. Hostile queries", "load": "6. Load and overload", "outages": "7. Outages on the query path"}
+         "hostile": "5. Hostile queries", "load": "6. Load and overload", "outages": "7. Outages on the query path",
+         "security": "8. Security: TLS, tokens and tenant isolation"}
 
 
 def part_module(name: str) -> Any:

@@ -212,7 +212,7 @@ def parse_event(raw: bytes | None, *, max_bytes: int) -> Event:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidEvent(f"not valid UTF-8 JSON: {exc}") from exc
     except RecursionError:
-        raise InvalidEvent("not valid UTF-8 JSON: nested too deeply to parse") from None
+        raise InvalidEvent("JSON nested too deeply to parse") from None
     try:
         return event_from_dict(data)
     except RecursionError:       # deep nesting that parsed, inside attributes (validation walks it)

@@ -61,12 +61,18 @@ class Fault:
     status: int | None = None
 
 
+# Last: the worker is meant to stop on it (a misconfigured server is not transient), and a new one takes over.
+REFUSED_BY_SERVER = Fault("embed_404", "embed", "http_error", 90, "embedding server answers 404 to every request "
+                          "(wrong model name): the worker stops, a new one catches up", status=404)
+
+
 def faults(quick: bool) -> list[Fault]:
     if quick:
         return [Fault("embed_503", "embed", "http_error", 8, "embedding server answers HTTP 503", status=503),
                 Fault("embed_reset", "embed", "reset", 8, "embedding server resets connections"),
                 Fault("embed_down", "embed", "refuse", 12, "embedding server down (connection refused)"),
-                Fault("milvus_refused", "milvus", "refuse", 12, "Milvus unreachable (connection refused)")]
+                Fault("milvus_refused", "milvus", "refuse", 12, "Milvus unreachable (connection refused)"),
+                REFUSED_BY_SERVER]
     return [Fault("embed_503", "embed", "http_error", 30, "embedding server answers HTTP 503", status=503),
             Fault("embed_hang", "embed", "blackhole", 30, "embedding server hangs (past the 2 s timeout)"),
             Fault("embed_slow", "embed", "delay", 30, "embedding server answers after 5 s (timeout 2 s)",
@@ -76,7 +82,8 @@ def faults(quick: bool) -> list[Fault]:
             Fault("milvus_refused", "milvus", "refuse", 60, "Milvus unreachable (connection refused)"),
             Fault("milvus_hang", "milvus", "blackhole", 30, "Milvus hangs (past the 3 s call timeout)"),
             Fault("broker_refused", "broker", "refuse", 30, "broker unreachable (connection refused)"),
-            Fault("broker_hang", "broker", "blackhole", 20, "broker hangs (network partition)")]
+            Fault("broker_hang", "broker", "blackhole", 20, "broker hangs (network partition)"),
+            REFUSED_BY_SERVER]
 
 
 class ProxiedBroker(KafkaBroker):
@@ -209,6 +216,12 @@ def run(quick: bool = False, events_per_fault: int | None = None, only: str | No
         warm = wait_until(caught_up, timeout_s=180, poll_s=1)
         checks.append(check("warm-up events applied before the first fault", warm))
         for fault in chosen:
+            if fault is REFUSED_BY_SERVER or fault.name == REFUSED_BY_SERVER.name:
+                result, worker, log = _refused_by_server(fault, proxies["embed"], env, worker, log, catalog,
+                                                         per_fault, direct_milvus, caught_up)
+                out["faults"].append(result)
+                checks.extend(result.pop("checks"))
+                continue
             result = _one_fault(fault, proxies[fault.target], env, worker, log, catalog, per_fault, direct_milvus,
                                 caught_up)
             out["faults"].append(result)
@@ -344,6 +357,45 @@ def _one_fault(fault: Fault, proxy: FaultProxy, env: WorkerEnv, worker, log: Pat
     checks.append(check(f"{n}: full catch-up after recovery, nothing lost", done and not any(diff.values()),
                         f"catch-up {catch_up_s}s; " + "; ".join(f"{k}: {v[:5]}" for k, v in diff.items() if v)))
     return result
+
+
+def _refused_by_server(fault: Fault, proxy: FaultProxy, env: WorkerEnv, worker, log: Path, catalog: Catalog,
+                       per_fault: int, direct_milvus: str, caught_up):
+    """Every request refused with a 4xx that is no input's fault: the worker must stop loudly without
+    dead-lettering or committing the events it could not embed; a worker started after the fix catches up."""
+    checks: list[dict[str, Any]] = []
+    letters_before = len(env.read_all(env.dlq, idle_s=1.0))
+    proxy.set("http_error", status=fault.status)
+    began = time.monotonic()
+    env.publish(catalog.events(per_fault, fault.name))
+    exited = wait_until(lambda: worker.poll() is not None, timeout_s=fault.seconds, poll_s=0.5)
+    stopped_after = round(time.monotonic() - began, 1)
+    tail = log.read_text(errors="replace")[-2000:]
+    bad = _committed_past_unapplied(env, catalog, direct_milvus)
+    letters = len(env.read_all(env.dlq, idle_s=1.5)) - letters_before
+    proxy.set("pass")
+    healed = time.monotonic()
+    log = log.with_name("worker-2.log")
+    worker = env.spawn_worker(log)
+    done = wait_until(caught_up, timeout_s=240, poll_s=0.5)
+    catch_up_s = round(time.monotonic() - healed, 1)
+    diff = catalog.differences(env.rows(list(catalog.state), uri=direct_milvus))
+    n = fault.name
+    checks.append(check(f"{n}: the worker stops with the server's error (not transient: no endless retry)",
+                        exited and worker is not None and "permanent EmbeddingError" in tail and "HTTP 404" in tail,
+                        f"exited {exited} after {stopped_after}s; {tail[-300:]!r}"))
+    checks.append(check(f"{n}: nothing dead-lettered while the server refused every text", letters == 0,
+                        f"{letters} letters"))
+    checks.append(check(f"{n}: no offset committed past an unapplied event", not bad, bad))
+    checks.append(check(f"{n}: a worker started after the fix catches up, nothing lost",
+                        done and not any(diff.values()),
+                        f"catch-up {catch_up_s}s; " + "; ".join(f"{k}: {v[:5]}" for k, v in diff.items() if v)))
+    result = {"fault": n, "what": fault.what, "mode": fault.mode, "seconds": stopped_after,
+              "events_during": per_fault, "retries": 0, "max_attempt": 0, "max_backoff_s": 0.0,
+              "proxy_connections": sum(proxy.stats.values()), "rebalances": 1, "catch_up_s": catch_up_s if done else None,
+              "lost": len(diff["lost"]), "stale": len(diff["stale"]), "resurrected": len(diff["resurrected"]),
+              "wrong": len(diff["wrong"]), "dead_lettered": letters, "checks": checks}
+    return result, worker, log
 
 
 def _committed_past_unapplied(env: WorkerEnv, catalog: Catalog, direct_milvus: str) -> str:

@@ -18,7 +18,7 @@ from the events. Nothing may be dead-lettered: a dependency that is down is neve
 
 from __future__ import annotations
 
-import os
+import json
 import random
 import re
 import tempfile
@@ -141,7 +141,8 @@ class Catalog:
         return out
 
     def differences(self, rows: dict[str, Any]) -> dict[str, list[str]]:
-        """lost (missing, or live where deleted... no: missing), stale (older version), resurrected, wrong price."""
+        """Skus whose row is missing (lost), older than the last event (stale), live though deleted last
+        (resurrected), or deleted though live / with another price (wrong)."""
         out: dict[str, list[str]] = {"lost": [], "stale": [], "resurrected": [], "wrong": []}
         for sku, (version, deleted, price) in self.state.items():
             row = rows.get(sku)
@@ -415,7 +416,6 @@ _records: dict[str, dict[tuple[int, int], tuple[str, int]]] = {}
 
 def _versions_below(env: WorkerEnv, committed: dict[int, int]) -> dict[str, int]:
     """The highest version per sku among the topic's records below the committed offset of their partition."""
-    import json
     records = _records.setdefault(env.topic, {})
     if any(o > 0 and (p, o - 1) not in records for p, o in committed.items()):
         for m in env.read_all(env.topic, idle_s=1.0):

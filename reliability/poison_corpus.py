@@ -164,7 +164,7 @@ def corpus(*, quick: bool = False) -> list[Poison]:
               "group_id: longer than"),
         # -- huge payloads --------------------------------------------------------------------------------------
         _case("huge payloads", "just over the event limit",
-              upsert("H1", description="x" * MAX_EVENT_BYTES), f"oversize event"),
+              upsert("H1", description="x" * MAX_EVENT_BYTES), "oversize event"),
         _case("huge payloads", "900 kB of 3-byte characters",
               upsert("H2", description="长" * 300_000), "oversize event"),
         _case("huge payloads", "900 kB of escapes (binary-looking)", b"\x01" * 900_000, "oversize event"),

@@ -229,11 +229,14 @@ def _replays(env: WorkerEnv, letters: list[dict[str, Any]], checks: list[dict[st
     part = ordered[0]["__partition"]
     in_part = [d for d in ordered if d["__partition"] == part]
     lo, hi = in_part[len(in_part) // 4]["__offset"], in_part[len(in_part) // 2]["__offset"]
-    want = sorted(d["__offset"] for d in in_part if lo <= d["__offset"] <= hi)
+    span = [d for d in in_part if lo <= d["__offset"] <= hi]
+    want = sorted(d["__offset"] for d in span if "omitted" not in (d.get("value") or {}))
     ranged = _cli_json(env, "--partition", str(part), "--from-offset", str(lo), "--to-offset", str(hi), "--dry-run")
     got = sorted(x["offset"] for x in ranged.get("letters", []))
-    checks.append(check("dry run by offset range selects exactly that range", got == want and ranged["replayed"] == 0,
-                        f"{len(got)} listed, {len(want)} in {part}:{lo}..{hi}"))
+    checks.append(check("dry run by offset range selects exactly that range",
+                        got == want and ranged["not_kept"] == len(span) - len(want) and ranged["replayed"] == 0,
+                        f"{len(got)} listed of {len(want)} replayable in {part}:{lo}..{hi}, "
+                        f"{ranged['not_kept']} not kept of {len(span) - len(want)}"))
     out["replay"]["dry_run_by_offsets"] = {"range": f"{part}:{lo}..{hi}", "selected": ranged["selected"]}
     time.sleep(1)
     moved = env.end_offsets(env.dlq) != dlq_end or env.end_offsets(env.topic) != topic_end

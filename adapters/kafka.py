@@ -6,6 +6,7 @@ kafka-python errors are mapped here, once, to ``BrokerError`` (retriable unless 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -123,16 +124,31 @@ def send_all(producer: KafkaProducer, messages: Sequence[tuple[str, bytes | None
 
 
 class KafkaDeadLetterSink:
-    """Publishes dead letters to ``<topic>.dlq`` and waits for the broker's acknowledgement."""
+    """Publishes dead letters to ``<topic>.dlq`` and waits for the broker's acknowledgement.
+
+    A letter never exceeds what the producer may send (``max_request_size`` less room for the record's framing, key
+    and headers): an event far over the size limit keeps only its digest in the letter (``DeadLetter.to_bytes``);
+    otherwise the producer would refuse the letter for good and the worker could not get past the event."""
+
+    FRAMING_BYTES = 16_384
 
     def __init__(self, producer: KafkaProducer, topic: str) -> None:
         self.producer = producer
         self.topic = topic
+        self.max_letter_bytes = int(producer.config["max_request_size"]) - self.FRAMING_BYTES
 
     def publish(self, letters: Sequence[DeadLetter]) -> None:
         if letters:
-            send_all(self.producer, [(self.topic, letter.record.key, letter.to_bytes()) for letter in letters],
+            send_all(self.producer, [(self.topic, _bounded(letter.record.key), letter.to_bytes(self.max_letter_bytes))
+                                     for letter in letters],
                      headers=[("content-type", b"application/vnd.catalog.dead-letter+json")])
+
+
+def _bounded(key: bytes | None) -> bytes | None:
+    """The letter's record key: the original, unless it alone is huge (then its digest; the envelope has the rest)."""
+    if key is None or len(key) <= KafkaDeadLetterSink.FRAMING_BYTES // 4:
+        return key
+    return b"sha256:" + hashlib.sha256(key).hexdigest().encode()
 
 
 class KafkaEventLog:

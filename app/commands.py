@@ -106,10 +106,12 @@ def dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
         for letter in result["letters"]:
             print(f"{letter['partition']}:{letter['offset']} -> {letter['topic']}: {letter['reason']}")
         print(f"dry run: {result['selected']} dead letters would be replayed ({result['left_out']} left out by the "
-              f"selection, {result['unreadable']} unreadable); nothing was produced")
+              f"selection, {result['unreadable']} unreadable, {result['not_kept']} too large to have been kept); "
+              "nothing was produced")
     else:
         print(f"replayed {result['replayed']} dead letters; {result['left_out']} left out by the selection, "
-              f"{result['unreadable']} unreadable ones skipped (they stay in the dead-letter topic)")
+              f"{result['unreadable']} unreadable and {result['not_kept']} too large to have been kept skipped (they "
+              "stay in the dead-letter topic)")
     return 0
 
 

@@ -64,12 +64,12 @@ class Selection:
 def replay_dead_letters(settings: Settings, *, until_idle_s: float, selection: Selection = Selection(),
                         dry_run: bool = False) -> dict[str, Any]:
     """Replay (or, with ``dry_run``, list) the selected dead letters; counts of replayed / selected / left out /
-    unreadable, the reasons selected, and for a dry run the letters themselves (up to ``LISTED_MAX``)."""
+    unreadable, not kept (selected, but the original was too large to keep in the letter), the reasons selected, and for a dry run the letters themselves (up to ``LISTED_MAX``)."""
     ensure_topics(settings, [settings.kafka.topic, settings.kafka.dlq])
     grouped = selection.everything and not dry_run
     events = make_event_log(settings, group_id=f"{settings.kafka.group}-dlq-replay", client_id="catalog-dlq-replay")
     producer = None if dry_run else make_producer(settings)
-    counts = Counter(replayed=0, selected=0, left_out=0, unreadable=0)
+    counts = Counter(replayed=0, selected=0, left_out=0, unreadable=0, not_kept=0)
     reasons: Counter[str] = Counter()
     listed: list[dict[str, Any]] = []
     try:
@@ -126,6 +126,11 @@ def _select(record: SourceRecord, selection: Selection, settings: Settings, coun
         reason = str(envelope.get("reason", ""))
         if not selection.matches(reason):
             counts["left_out"] += 1
+            return None
+        if any(isinstance(envelope.get(f), dict) and "omitted" in envelope[f] for f in ("key", "value")):
+            counts["not_kept"] += 1
+            log.warning("dead letter at %s:%d offset %d matches but cannot be replayed: %s", record.topic,
+                        record.partition, record.offset, "its original was too large to keep in the letter")
             return None
         topic = envelope["topic"]
         topic = settings.kafka.topic if topic.startswith("file:") else topic

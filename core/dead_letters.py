@@ -7,6 +7,7 @@ when it is UTF-8, else base64) together with its original topic, partition, offs
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -34,8 +35,19 @@ class DeadLetter:
         }
         return body
 
-    def to_bytes(self) -> bytes:
-        return json.dumps(self.envelope(), ensure_ascii=False).encode("utf-8")
+    def to_bytes(self, max_bytes: int | None = None) -> bytes:
+        """The envelope as JSON; over ``max_bytes`` (what the dead-letter topic takes) the value, then the key, is
+        replaced by its size, SHA-256 and first bytes (``omitted``): the letter still says what and where it was."""
+        body = self.envelope()
+        raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        for name in ("value", "key"):
+            if max_bytes is None or len(raw) <= max_bytes:
+                break
+            original = getattr(self.record, name)
+            if original is not None:
+                body[name] = _omitted(original)
+                raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        return raw
 
 
 def _text_or_b64(raw: bytes | None) -> dict[str, str] | None:
@@ -47,10 +59,21 @@ def _text_or_b64(raw: bytes | None) -> dict[str, str] | None:
         return {"base64": base64.b64encode(raw).decode("ascii")}
 
 
-def original_bytes(field: dict[str, str] | None) -> bytes | None:
-    """Inverse of the envelope's key/value encoding (used by ``dlq replay``)."""
+def _omitted(raw: bytes) -> dict[str, Any]:
+    return {"omitted": {"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest(),
+                        "head": _text_or_b64(raw[:OMITTED_HEAD_BYTES])}}
+
+
+OMITTED_HEAD_BYTES = 256
+
+
+def original_bytes(field: dict[str, Any] | None) -> bytes | None:
+    """Inverse of the envelope's key/value encoding (used by ``dlq replay``); ValueError for an omitted one."""
     if field is None:
         return None
+    if "omitted" in field:
+        size = field["omitted"].get("bytes") if isinstance(field["omitted"], dict) else "?"
+        raise ValueError(f"the original ({size} bytes) was too large for the dead-letter topic and is not kept")
     if "text" in field:
         return field["text"].encode("utf-8")
     return base64.b64decode(field["base64"])

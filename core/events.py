@@ -32,9 +32,18 @@ class InvalidEvent(ValueError):
         self.sku = sku
 
 
+def _utf8_size(value: str) -> int:
+    """UTF-8 size of ``value``; a lone UTF-16 surrogate (JSON ``"\\ud800"``) is not Unicode text: ValueError."""
+    try:
+        return len(value.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start]
+        raise ValueError(f"contains a lone surrogate \\u{ord(bad):04x} (not valid Unicode text)") from None
+
+
 def _max_bytes(limit: int):
     def check(value: str) -> str:
-        if len(value.encode("utf-8")) > limit:
+        if _utf8_size(value) > limit:
             raise ValueError(f"longer than {limit} bytes (UTF-8)")
         return value
     return check
@@ -42,7 +51,7 @@ def _max_bytes(limit: int):
 
 Sku = Annotated[str, Field(min_length=1, strict=True)]
 Text = Annotated[str, Field(strict=True)]
-Version = Annotated[StrictInt, Field(ge=0)]
+Version = Annotated[StrictInt, Field(ge=0, le=limits.VERSION_MAX)]
 
 
 class _Fields(BaseModel):
@@ -118,7 +127,7 @@ class _Fields(BaseModel):
     @field_validator("attributes", check_fields=False)
     @classmethod
     def _attributes(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        if v is not None and len(json.dumps(v, ensure_ascii=False).encode("utf-8")) > limits.ATTRIBUTES_MAX_BYTES:
+        if v is not None and _utf8_size(json.dumps(v, ensure_ascii=False)) > limits.ATTRIBUTES_MAX_BYTES:
             raise ValueError(f"larger than {limits.ATTRIBUTES_MAX_BYTES} bytes as JSON")
         return v
 
@@ -198,10 +207,16 @@ def parse_event(raw: bytes | None, *, max_bytes: int) -> Event:
     if len(raw) > max_bytes:
         raise InvalidEvent(f"oversize event: {len(raw)} bytes > limit {max_bytes}")
     try:
-        data = json.loads(raw)
+        # decoded strictly first: json.loads(bytes) lets UTF-8-encoded surrogates (ED A0 80) through
+        data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidEvent(f"not valid UTF-8 JSON: {exc}") from exc
-    return event_from_dict(data)
+    except RecursionError:
+        raise InvalidEvent("JSON nested too deeply to parse") from None
+    try:
+        return event_from_dict(data)
+    except RecursionError:       # deep nesting that parsed, inside attributes (validation walks it)
+        raise InvalidEvent("attributes: nested too deeply") from None
 
 
 def event_from_dict(data: Any) -> Event:

@@ -16,3 +16,4 @@ CURRENCY_MAX_BYTES = 8
 ATTRIBUTES_MAX_BYTES = 8_192       # JSON-encoded
 EMBED_TEXT_MAX_BYTES = 8_192       # title + brand + category + key attributes + bounded description
 TEXT_HASH_BYTES = 32
+VERSION_MAX = 2 ** 63 - 1          # the collection stores versions as INT64

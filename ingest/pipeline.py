@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from catalog_search.core.embedding import Embedder
-from catalog_search.core.errors import EmbeddingError
+from catalog_search.core.errors import EmbeddingError, InputTooLongError
 from catalog_search.core.events import Event
 from catalog_search.core.cache import TTLCache
 from catalog_search.core.product import DEFAULT_EMBED_ATTRIBUTES, text_hash
@@ -157,17 +157,27 @@ class Pipeline:
         return found
 
     def _embed_one_by_one(self, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-        """Isolate the texts the model refuses (e.g. too long) so one bad product cannot block its batch."""
+        """Isolate the texts the model refuses (e.g. too long) so one bad product cannot block its batch.
+
+        When the server refuses *every* text, and not all for being too long, the fault is the server's (a wrong
+        model name, key or dimension: HTTP 401/404/400 for any input), not the products': that error is raised, so
+        nothing is dead-lettered and nothing committed, instead of dead-lettering the whole stream."""
         vectors: dict[str, np.ndarray] = {}
-        rejected: dict[str, str] = {}
+        refused: dict[str, EmbeddingError] = {}
         for text in texts:
             try:
                 vectors[text] = self.embedder.embed_documents([text])[0]
             except EmbeddingError as exc:
                 if exc.retriable:
                     raise
-                rejected[text] = f"embedding model rejected the product text: {exc}"
-                log.warning("embedding rejected a text (%d chars): %s", len(text), exc)
+                refused[text] = exc
+        server_fault = next((e for e in refused.values() if not isinstance(e, InputTooLongError)), None)
+        if not vectors and server_fault is not None:
+            raise server_fault
+        rejected: dict[str, str] = {}
+        for text, exc in refused.items():
+            rejected[text] = f"embedding model rejected the product text: {exc}"
+            log.warning("embedding rejected a text (%d chars): %s", len(text), exc)
         return vectors, rejected
 
 

@@ -104,3 +104,36 @@ def test_delete_rejects_extra_fields():
 
 def test_oversize_is_rejected_before_parsing():
     assert "oversize event" in reason({**UPSERT, "description": "x" * 500}, max_bytes=400)
+
+
+# -- found by reliability/poison.py (issue 10): each of these stopped or wedged the real worker --------------------
+
+def test_deep_nesting_is_an_invalid_event_not_a_recursion_error():
+    # json.loads raised RecursionError, which escaped the worker's batch and killed it (again on every restart)
+    with pytest.raises(InvalidEvent, match="^JSON nested too deeply to parse$"):
+        parse_event(b"[" * 100_000 + b"]" * 100_000, max_bytes=256_000)
+    nested = b'{"op":"upsert","sku":"N","version":1,"title":"x","price":1.0,"attributes":' + \
+        b'{"a":' * 20_000 + b"1" + b"}" * 20_000 + b"}"
+    with pytest.raises(InvalidEvent, match="nested too deeply"):
+        parse_event(nested, max_bytes=256_000)
+
+
+def test_versions_beyond_int64_are_refused():
+    # 2^63 passed validation and then failed the INT64 version field in Milvus
+    assert parse({"op": "delete", "sku": "A1", "version": 2 ** 63 - 1}) == Delete("A1", 2 ** 63 - 1)
+    for version in (2 ** 63, 2 ** 64 + 1, 10 ** 400):
+        assert "version: Input should be less than or equal to 9223372036854775807" in reason(
+            {"op": "delete", "sku": "A1", "version": version})
+
+
+def test_utf8_encoded_surrogates_are_invalid_utf8():
+    # json.loads(bytes) decodes with surrogatepass: ED A0 80 got through as a lone surrogate
+    raw = b'{"op":"upsert","sku":"U","version":1,"title":"\xed\xa0\x80","price":1.0}'
+    assert reason(raw).startswith("not valid UTF-8 JSON:")
+
+
+def test_escaped_lone_surrogates_are_named():
+    assert "title: contains a lone surrogate \\ud800 (not valid Unicode text)" in reason(
+        b'{"op":"upsert","sku":"U","version":1,"title":"a \\ud800","price":1.0}')
+    assert "attributes: contains a lone surrogate \\udc00" in reason(
+        b'{"op":"upsert","sku":"U","version":1,"title":"t","price":1.0,"attributes":{"k":"\\udc00"}}')

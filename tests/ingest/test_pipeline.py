@@ -6,7 +6,7 @@ import math
 import pytest
 
 from catalog_search.core.cache import TTLCache
-from catalog_search.core.errors import StoreError
+from catalog_search.core.errors import EmbeddingError, StoreError
 from catalog_search.core.events import Delete, Patch, Upsert
 from catalog_search.core.dead_letters import DeadLetter
 from catalog_search.ingest.pipeline import Pipeline
@@ -200,3 +200,24 @@ def test_a_failed_chunk_write_fails_the_batch_after_the_rest_settles():
     again = pipe.process([up("A", title="one"), up("B", title="two"), up("C", title="three")])   # the retry
     assert set(store.rows) == {"A", "B", "C"} and again.written == 3
     pipe.close()
+
+
+class RefusingServer(ScriptedEmbedder):
+    """An embedding server that refuses every request for its own reasons (wrong model name, key, dimension)."""
+
+    def embed_documents(self, texts):
+        self.calls.append(list(texts))
+        raise EmbeddingError("embedding server rejected the request, HTTP 404: The model `m` does not exist.",
+                             retriable=False)
+
+
+def test_a_server_that_refuses_every_text_is_its_fault_not_the_products():
+    # seen while writing reliability/ingest_faults.py (issue 10): isolation dead-lettered every event of every batch
+    # while the server answered 404 for any input, i.e. the whole stream was lost to the DLQ
+    pipe = Pipeline(RefusingServer(), store := RowsStore())
+    with pytest.raises(EmbeddingError, match="HTTP 404"):
+        pipe.process([up("A"), up("B", title="Other")])
+    assert store.rows == {}
+    # a text that is only too long is still the product's fault, even alone in its batch
+    alone = Pipeline(ScriptedEmbedder(refuse=["POISON"]), RowsStore()).process([up("P", title="POISON")])
+    assert [r.outcome for r in alone.results] == [Outcome.DEAD]

@@ -178,3 +178,22 @@ def test_prometheus_metrics_are_served(kafka_broker, milvus_server, tmp_path):
     assert samples["catalog_ingest_freshness_seconds_count"] == 3
     assert samples["catalog_ingest_batch_events_sum"] == 4
     assert any(key.startswith("catalog_ingest_consumer_lag{") for key in samples)
+
+
+def test_an_event_too_large_for_a_dead_letter_is_dead_lettered_by_digest_and_the_worker_goes_on(env):
+    # found by reliability/poison.py (issue 10): a 2 MB event (sent by a producer allowed to) made a 2 MB dead
+    # letter, which the worker's producer refused for good: the worker died, and again on every restart
+    import json
+    from kafka import KafkaProducer
+    env.publish(upsert("BEFORE", 1))
+    producer = KafkaProducer(bootstrap_servers=env.settings.kafka.bootstrap, max_request_size=4_000_000)
+    producer.send(env.settings.kafka.topic, key=b"HUGE", value=b"x" * 2_000_000).get(timeout=30)
+    producer.close()
+    env.publish(upsert("AFTER", 1))
+    counters = env.ingest()
+    assert (counters["events"], counters["upserted"], counters["dead_lettered"]) == (3, 2, 1)
+    letter = env.dead_letters(expected=1)[0]
+    assert "oversize event: 2000000 bytes" in letter["reason"] and letter["value"]["omitted"]["bytes"] == 2_000_000
+    dry = json.loads(env.cli("dlq", "replay", "--until-idle", "3", "--reason", "oversize", "--dry-run",
+                             "--json").stdout)
+    assert (dry["selected"], dry["not_kept"]) == (0, 1)

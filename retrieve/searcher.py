@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from catalog_search.core.embedding import Embedder
-from catalog_search.core.errors import EmbeddingError, StoreError
+from catalog_search.core.errors import EmbeddingError, NoTimeLeftError, StoreError
 from catalog_search.core.filters import SearchFilters
 from catalog_search.core.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
 from catalog_search.core.cache import TTLCache
@@ -96,9 +96,9 @@ class _Clock:
         if left is None:
             return self._cap
         if left <= 0:
-            raise StoreError(f"deadline exceeded before {stage}", retriable=True)
+            raise NoTimeLeftError(f"deadline exceeded before {stage}")
         if left <= self._margin:
-            raise StoreError(f"no time left for {stage} (deadline in {left * 1000:.0f} ms)", retriable=True)
+            raise NoTimeLeftError(f"no time left for {stage} (deadline in {left * 1000:.0f} ms)")
         return min(self._cap, left - self._margin)
 
     def child(self) -> "_Clock":

@@ -290,7 +290,8 @@ def test_every_store_call_keeps_the_margin_back_from_the_deadline_alias_lookup_i
     Searcher(store, WordsEmbedder(), stage, deadline_margin_s=0.2).search(SearchRequest(query="drill", rerank=False),
                                                                         time_left_s=_deadline(1.0))
     assert 0.6 < store.timeouts["alias"] <= 0.8 and 0.5 < store.timeouts["retrieve"] <= 0.8
-    with pytest.raises(StoreError) as late:
+    from catalog_search.core.errors import NoTimeLeftError
+    with pytest.raises(NoTimeLeftError) as late:         # the servicer's DEADLINE_EXCEEDED, not UNAVAILABLE
         Searcher(store, WordsEmbedder(), stage, deadline_margin_s=0.2).search(SearchRequest(query="drill"),
                                                                             time_left_s=_deadline(0.1))
     assert late.value.retriable and "no time left" in str(late.value)

@@ -463,7 +463,11 @@ def render(result: dict[str, Any]) -> str:
              + ", ".join(f"{k} {v}" for k, v in result.get("probe", {}).items()) + ".", "",
              "| scenario | requests | within deadline | OK | degraded | codes | p50 ms | p99 ms | recovery s |",
              "|---|---:|---:|---:|---:|---|---:|---:|---:|"]
-    for name, s in result["scenarios"].items():
+    order = ["baseline", "rerank_down", "rerank_slow", "rerank_flapping", "embed_down", "embed_slow", "milvus_down",
+             "milvus_hung", "after"]
+    scenarios = result["scenarios"]
+    for name in sorted(scenarios, key=lambda n: order.index(n) if n in order else len(order)):
+        s = scenarios[name]
         codes = ", ".join(f"{k} {v}" for k, v in sorted(s["codes"].items()))
         rec = "" if s.get("recovery_s") is None and "recovery_s" not in s else str(s.get("recovery_s"))
         lines.append(f"| {name} | {s['requests']} | {s['within_deadline']:.1%} | {s['ok']:.1%} | "

@@ -44,7 +44,8 @@ def make_searcher(settings: Settings, *, metrics: SearchMetrics | None = None) -
                     result_depth=search.result_depth,
                     page_tokens=PageTokens(search.page_token_secret.get_secret_value()),
                     speller=speller, spell_default=spell.enabled, query_log=query_log, observer=metrics,
-                    tenant=search.tenant)
+                    tenant=search.tenant, embed_reserve_s=search.embed_reserve_ms / 1000.0,
+                    deadline_margin_s=search.deadline_margin_ms / 1000.0)
 
 
 def warm_spelling(searcher: Searcher) -> None:

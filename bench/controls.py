@@ -27,14 +27,14 @@ class SyntheticEmbedder:
         v = np.random.default_rng(seed).standard_normal(self.dim, dtype=np.float32)
         return v / np.linalg.norm(v)
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_documents(self, texts: Sequence[str], *, timeout_s: float | None = None) -> np.ndarray:
         self.calls += 1
         self.texts += len(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._vector(t) for t in texts])
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], *, timeout_s: float | None = None) -> np.ndarray:
         return self.embed_documents(texts)
 
     def close(self) -> None:

@@ -55,5 +55,12 @@ class StoreError(BackendError):
     """The vector store (Milvus) failed."""
 
 
+class NoTimeLeftError(StoreError):
+    """A store call was not made: the caller's deadline left no time for it (retriable; nothing is down)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retriable=True)
+
+
 class BrokerError(BackendError):
     """The Kafka-protocol broker failed."""

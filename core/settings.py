@@ -165,6 +165,13 @@ class SearchSettings(_Group):
                                  description="Query embeddings kept in the LRU cache (0 = off).")
     query_cache_ttl_s: float = _var("query_cache_ttl_s", 600.0, gt=0,
                                     description="How long a cached query embedding stays valid.")
+    embed_reserve_ms: int = Field(250, ge=0, le=60_000, description="Kept back from the caller's deadline when a "
+                                  "search embeds its query: the embedding server gets at most the time left minus "
+                                  "this, so a slow or hung one still leaves time for a BM25-only answer (degraded) "
+                                  "inside the deadline.")
+    deadline_margin_ms: int = Field(50, ge=0, le=10_000, description="Kept back from the caller's deadline at each "
+                                    "Milvus call of a search, so that a hung Milvus is answered with UNAVAILABLE "
+                                    "inside the deadline rather than the caller timing out.")
 
 
 class SpellSettings(_Group):

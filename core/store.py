@@ -98,8 +98,9 @@ class SearchStore(Protocol):
     timeout_s: float
     max_limit: int
 
-    def resolve_alias(self, alias: str | None = None) -> str:
-        """The collection behind ``alias`` (default: ours); a missing alias is a non-retriable ``StoreError``."""
+    def resolve_alias(self, alias: str | None = None, *, timeout: float | None = None) -> str:
+        """The collection behind ``alias`` (default: ours); a missing alias is a non-retriable ``StoreError``.
+        ``timeout``: at most this long (a search's time left); None = the store's own timeout."""
         ...
 
     def count_matching(self, collection: str, filters: SearchFilters, *, timeout: float) -> int: ...

@@ -134,6 +134,7 @@ class FaultProxy:
         elif mode == "http_error":
             self._http_error(client)
         else:
+            self._track(client)             # before connecting upstream: a fault set meanwhile reaches it too
             try:
                 upstream = socket.create_connection(self.upstream, timeout=5)
             except OSError:
@@ -152,7 +153,14 @@ class FaultProxy:
                 data = src.recv(_CHUNK)
                 if not data:
                     break
-                if upstream_bound and self.mode == "delay" and self.delay_s > 0:
+                mode = self.mode
+                if mode not in ("pass", "delay"):
+                    # a connection that escaped _drop_open (accepted while the fault was being set) forwards
+                    # nothing once a fault is on: a blackhole swallows it, every other fault ends it
+                    if mode == "blackhole":
+                        _drain(src)
+                    break
+                if upstream_bound and mode == "delay" and self.delay_s > 0:
                     time.sleep(self.delay_s)
                 dst.sendall(data)
         except OSError:

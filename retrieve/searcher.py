@@ -8,9 +8,11 @@ One search, in order (each stage timed in ``timings_ms``):
 3. ``count`` (only when the store's dense index is approximate, e.g. HNSW on a server): products matching the filter;
    0 answers at once; <= ``exact_threshold`` takes the exact path. A brute-force index (Milvus Lite's FLAT,
    ``store.dense_is_exact``) returns the exact best matches of any filter itself: no count, no exact scan;
-4. ``embed``: the query embedding (LRU+TTL cache keyed by model, dim, instruction, template and query); when the
-   embedding server fails with a retriable error and BM25 runs too, the search answers from BM25 alone with
-   ``degraded`` and the reason (a permanent refusal, or ``retrievers="dense"``, still fails);
+4. ``embed``: the query embedding (LRU+TTL cache keyed by model, dim, instruction, template and query), within the
+   caller's deadline: when BM25 runs too it gets at most the time left minus ``embed_reserve_s`` (kept for
+   retrieval and the answer); when the embedding server fails with a retriable error (down, or slower than that
+   budget) and BM25 runs too, the search answers from BM25 alone with ``degraded`` and the reason (a permanent
+   refusal, or ``retrievers="dense"``, still fails);
 5. ``dense`` + ``bm25``: one ``store.retrieve`` call runs the ANN search and the BM25 search with the same filter
    and returns both ranked lists (each hit's stage score) with every hit's display fields (``embed_text`` too when
    the request reranks): no separate fetch of what the search shows; the store times each retriever (on a server
@@ -36,7 +38,9 @@ published by a background thread, so the log never slows or fails a search).
 
 The store is any ``core.store.SearchStore`` (Milvus in production, in memory in unit tests); its failures are
 ``StoreError`` (mapped once in the adapter); when the caller's deadline has passed before a store call the search
-stops with a retriable ``StoreError``.
+stops with a retriable ``StoreError``. Every store call (the alias lookup too) gets at most the time left less
+``deadline_margin_s``: a hung Milvus is answered with UNAVAILABLE inside the caller's deadline, and no handler
+thread stays stuck in it beyond that deadline.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from catalog_search.core.embedding import Embedder
-from catalog_search.core.errors import EmbeddingError, StoreError
+from catalog_search.core.errors import EmbeddingError, NoTimeLeftError, StoreError
 from catalog_search.core.filters import SearchFilters
 from catalog_search.core.settings import DEFAULT_QUERY_INSTRUCTION, QWEN3_QUERY_TEMPLATE
 from catalog_search.core.cache import TTLCache
@@ -74,11 +78,12 @@ class _Clock:
     """Per-search stage timings (ms) and the caller's deadline."""
 
     def __init__(self, time_left_s: Callable[[], float] | None, cap_s: float,
-                 degraded: list[str] | None = None) -> None:
+                 degraded: list[str] | None = None, margin_s: float = 0.0) -> None:
         self.started = time.perf_counter()
         self.timings: dict[str, float] = {}
         self._time_left = time_left_s
         self._cap = cap_s
+        self._margin = margin_s             # kept back at each store call, for the answer (UNAVAILABLE) in time
         self.degraded: list[str] = [] if degraded is None else degraded     # shared with child clocks
 
     def reason(self, *more: str) -> str:
@@ -92,15 +97,22 @@ class _Clock:
         if left is None:
             return self._cap
         if left <= 0:
-            raise StoreError(f"deadline exceeded before {stage}", retriable=True)
-        return min(self._cap, left)
+            raise NoTimeLeftError(f"deadline exceeded before {stage}")
+        if left <= self._margin:
+            raise NoTimeLeftError(f"no time left for {stage} (deadline in {left * 1000:.0f} ms)")
+        return min(self._cap, left - self._margin)
 
     def child(self) -> "_Clock":
         """A clock on the same deadline whose stage timings stay its own (a sub-search timed as one stage)."""
-        return _Clock(self._time_left, self._cap, self.degraded)
+        return _Clock(self._time_left, self._cap, self.degraded, self._margin)
 
     def time_left(self) -> float | None:
         return None if self._time_left is None else self._time_left()
+
+    def budget(self, reserve_s: float) -> float | None:
+        """The time left minus ``reserve_s`` (None: no deadline); <= 0 when nothing is left for this stage."""
+        left = self.time_left()
+        return None if left is None else left - reserve_s
 
     def stage(self, name: str, since: float) -> float:
         now = time.perf_counter()
@@ -118,7 +130,9 @@ class Searcher:
     ``fusion``/``alpha``: used when a request leaves them unset. ``candidates``: how deep each retriever (dense,
     BM25) searches on the ANN path (at least the request's ``candidates`` and ``top_k``). ``exact_threshold``:
     filters matching at most this many products are scored exactly (0 = never). ``cache``: query-embedding cache
-    (None = off).
+    (None = off). ``embed_reserve_s``: kept back from the caller's deadline when the query embedding runs beside
+    BM25 (the embedding gets at most the time left minus this). ``deadline_margin_s``: kept back from the caller's
+    deadline at each store call, so that a hung store is answered (UNAVAILABLE) before the caller gives up.
     """
 
     def __init__(self, store: SearchStore, embedder: Embedder, rerank_stage: Any, *, candidates: int = 100,
@@ -127,9 +141,11 @@ class Searcher:
                  query_instruction: str = DEFAULT_QUERY_INSTRUCTION, query_template: str = QWEN3_QUERY_TEMPLATE,
                  alias_ttl_s: float = 5.0, result_depth: int = 200, page_tokens: PageTokens | None = None,
                  speller: Speller | None = None, spell_default: bool = False,
-                 query_log: QueryLog | None = None, observer: Any = None, tenant: str = "") -> None:
-        if candidates < 1 or exact_threshold < 0 or result_depth < 1:
-            raise ValueError("candidates and result_depth must be >= 1 and exact_threshold >= 0")
+                 query_log: QueryLog | None = None, observer: Any = None, tenant: str = "",
+                 embed_reserve_s: float = 0.25, deadline_margin_s: float = 0.05) -> None:
+        if candidates < 1 or exact_threshold < 0 or result_depth < 1 or embed_reserve_s < 0 or deadline_margin_s < 0:
+            raise ValueError("candidates and result_depth must be >= 1; exact_threshold, embed_reserve_s and "
+                             "deadline_margin_s >= 0")
         if fusion not in ("rrf", "weighted") or not 0.0 <= alpha <= 1.0:
             raise ValueError("fusion must be rrf or weighted and alpha between 0 and 1")
         self.fusion: Fusion = fusion
@@ -150,18 +166,21 @@ class Searcher:
         self.query_log = query_log
         self.observer = observer            # ``searched(response)`` after every answered search (metrics)
         self.tenant = tenant                # a fixed tenant: every search is confined to it
+        self.embed_reserve_s = embed_reserve_s
+        self.deadline_margin_s = deadline_margin_s
         self._alias: tuple[str, float] | None = None
         self._lock = threading.Lock()
 
     # -- plumbing -----------------------------------------------------------------------------------------------
-    def collection(self) -> str:
-        """The collection behind the alias, re-resolved at most every ``alias_ttl_s``."""
+    def collection(self, timeout: float | None = None) -> str:
+        """The collection behind the alias, re-resolved at most every ``alias_ttl_s`` (the lookup bounded by
+        ``timeout``: a search's time left; None = the store's own timeout)."""
         now = time.monotonic()
         with self._lock:
             cached = self._alias
         if cached is not None and now - cached[1] < self.alias_ttl_s:
             return cached[0]
-        name = self.store.resolve_alias(self.store.alias)
+        name = self.store.resolve_alias(self.store.alias, timeout=timeout)
         with self._lock:
             self._alias = (name, now)
         return name
@@ -170,8 +189,10 @@ class Searcher:
         with self._lock:
             self._alias = None
 
-    def embed_query(self, query: str, instruction: str | None) -> np.ndarray:
+    def embed_query(self, query: str, instruction: str | None, *, timeout_s: float | None = None) -> np.ndarray:
         """The query vector; a per-request ``instruction`` replaces the default for Qwen3-style backends.
+        ``timeout_s``: the most the embedding server may take (None: the backend's own timeout; <= 0: a retriable
+        ``EmbeddingError`` unless the vector is cached).
 
         Backends with ``format_query`` (OpenAI-compatible Qwen3) apply their configured instruction in
         ``embed_queries``; an override is formatted here with ``query_template`` and embedded as is
@@ -184,11 +205,13 @@ class Searcher:
             cached = self.cache.get(key)
             if cached is not None:
                 return cached
+        if timeout_s is not None and timeout_s <= 0:
+            raise EmbeddingError("no time left for the query embedding", retriable=True)
         if instruction is not None and callable(getattr(emb, "format_query", None)):
             text = self.query_template.format(instruction=instruction, query=query)
-            vector = emb.embed_documents([text])[0]
+            vector = emb.embed_documents([text], timeout_s=timeout_s)[0]
         else:
-            vector = emb.embed_queries([query])[0]
+            vector = emb.embed_queries([query], timeout_s=timeout_s)[0]
         vector = np.array(vector, dtype=np.float32).reshape(-1)
         vector.setflags(write=False)
         if self.cache is not None:
@@ -200,10 +223,10 @@ class Searcher:
         validate_request(req)
         req = self._confined(req)
         cursor = self.page_tokens.decode(req.page_token, req) if req.page_token else None   # before any backend
-        clock = _Clock(time_left_s, float(self.store.timeout_s))
+        clock = _Clock(time_left_s, float(self.store.timeout_s), margin_s=self.deadline_margin_s)
         models = {"embedding": self.embedder.model_id, "reranker": "none"}
         try:
-            collection = self.collection()
+            collection = self.collection(clock.timeout("alias"))
             bm25_text = self._spell(req, collection, clock)
             resp = self._search(req, req.filters, collection, clock, models, cursor, bm25_text)
         except StoreError:
@@ -350,7 +373,7 @@ class Searcher:
         use_dense, use_bm25 = req.retrievers != "bm25", req.retrievers != "dense"
         if use_dense and vector is None:
             try:
-                vector = self.embed_query(req.query, req.instruction)
+                vector = self.embed_query(req.query, req.instruction, timeout_s=self._embed_budget(clock, use_bm25))
             except EmbeddingError as exc:
                 if not (exc.retriable and use_bm25):
                     raise
@@ -380,6 +403,14 @@ class Searcher:
             fused = weighted(dense, sparse, self.alpha if req.alpha is None else req.alpha)
         clock.stage("fuse", t)
         return fused, rows, vector
+
+    def _embed_budget(self, clock: _Clock, use_bm25: bool) -> float | None:
+        """How long the query embedding may take: the time left, less ``embed_reserve_s`` when BM25 can still
+        answer alone (<= 0: no time for it; a cached vector still serves)."""
+        if not use_bm25:
+            clock.timeout("embed")                    # raises when the deadline has passed
+            return clock.time_left()
+        return clock.budget(self.embed_reserve_s)
 
     def _exact_retrieve(self, req: SearchRequest, filters: SearchFilters, collection: str, clock: _Clock,
                         vector: np.ndarray | None, depth: int, text: str) -> tuple[Ranked, Ranked]:

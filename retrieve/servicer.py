@@ -5,7 +5,8 @@ the searcher with the time left of the RPC's deadline, and converts the answer b
 
 * ``InvalidRequest``                 -> INVALID_ARGUMENT (message "field: what is wrong")
 * ``BackendError`` (retriable)       -> UNAVAILABLE (the client may retry), or DEADLINE_EXCEEDED when the RPC's
-                                       deadline has already passed (e.g. "deadline exceeded before count")
+                                       deadline has already passed or left no time for the next store call
+                                       (``NoTimeLeftError``, e.g. "deadline exceeded before count")
 * ``BackendError`` (not retriable)   -> INTERNAL
 * a request that is not a valid protobuf (e.g. a string that is not UTF-8) -> INVALID_ARGUMENT, never INTERNAL
 * anything unexpected                -> INTERNAL with a generic message (details only in the server log)
@@ -27,7 +28,7 @@ from typing import Any, Protocol
 import grpc
 from google.protobuf.message import DecodeError
 
-from catalog_search.core.errors import BackendError
+from catalog_search.core.errors import BackendError, NoTimeLeftError
 from catalog_search.retrieve.domain import (DEFAULT_FACET_SIZE, CategoryFilter, Facet, FacetRequest, FacetValue, Hit,
                                             InvalidRequest, ResultSet, SearchFilters, SearchRequest, SearchResponse,
                                             StageScores)
@@ -261,7 +262,7 @@ def _answer(context: grpc.ServicerContext, what: str, call: Callable[[Callable[[
     except BackendError as exc:
         code = grpc.StatusCode.UNAVAILABLE if exc.retriable else grpc.StatusCode.INTERNAL
         left = context.time_remaining()
-        if exc.retriable and left is not None and left <= 0:
+        if exc.retriable and (isinstance(exc, NoTimeLeftError) or (left is not None and left <= 0)):
             code = grpc.StatusCode.DEADLINE_EXCEEDED    # the caller's time ran out, nothing is down
         log.warning("%s failed (%s): %s: %s", what, code.name, type(exc).__name__, exc)
         _abort_backend(context, code, exc)

@@ -41,10 +41,10 @@ class LocalEmbedder:
     def dim(self) -> int:
         return LOCAL_EMBED_DIM
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, query=False)
+    def embed_documents(self, texts: Sequence[str], *, timeout_s: float | None = None) -> np.ndarray:
+        return self._encode(texts, query=False)     # in process: no server to time out (``timeout_s`` unused)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], *, timeout_s: float | None = None) -> np.ndarray:
         return self._encode(texts, query=True)
 
     def close(self) -> None:

@@ -111,11 +111,11 @@ class OpenAIEmbedder:
     def dim(self) -> int:
         return self._dim
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embed(list(texts))
+    def embed_documents(self, texts: Sequence[str], *, timeout_s: float | None = None) -> np.ndarray:
+        return self._embed(list(texts), timeout_s)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embed([self.format_query(t) for t in texts])
+    def embed_queries(self, texts: Sequence[str], *, timeout_s: float | None = None) -> np.ndarray:
+        return self._embed([self.format_query(t) for t in texts], timeout_s)
 
     def format_query(self, query: str) -> str:
         return self._query_template.format(instruction=self._query_instruction, query=query)
@@ -146,7 +146,7 @@ class OpenAIEmbedder:
                 self._pool = ThreadPoolExecutor(max_workers=self._max_concurrency, thread_name_prefix="embed")
             return self._pool
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _embed(self, texts: list[str], timeout_s: float | None = None) -> np.ndarray:
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise EmbeddingError(f"input {i} is {type(t).__name__}, not str", retriable=False)
@@ -154,10 +154,10 @@ class OpenAIEmbedder:
             return np.zeros((0, self._dim), dtype=np.float32)
         starts = list(range(0, len(texts), self._batch_size))
         if len(starts) == 1 or self._max_concurrency == 1:
-            parts = [self._embed_batch(texts[s:s + self._batch_size], s) for s in starts]
+            parts = [self._embed_batch(texts[s:s + self._batch_size], s, timeout_s) for s in starts]
         else:
             pool = self._executor()
-            futures = [pool.submit(self._embed_batch, texts[s:s + self._batch_size], s) for s in starts]
+            futures = [pool.submit(self._embed_batch, texts[s:s + self._batch_size], s, timeout_s) for s in starts]
             try:
                 parts = [f.result() for f in futures]   # re-raises the first failed batch, in input order
             finally:
@@ -165,11 +165,13 @@ class OpenAIEmbedder:
                     f.cancel()
         return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
 
-    def _embed_batch(self, texts: list[str], offset: int) -> np.ndarray:
+    def _embed_batch(self, texts: list[str], offset: int, timeout_s: float | None = None) -> np.ndarray:
         texts = [self._truncator.truncate(t) for t in texts]
+        # a per-call ``timeout_s`` (a search's share of its deadline) replaces the client's for this request
+        options = {} if timeout_s is None else {"timeout": max(timeout_s, 0.001)}
         try:
             raw = self._openai.embeddings.with_raw_response.create(
-                model=self._model, input=texts, dimensions=self._dim, encoding_format="float")
+                model=self._model, input=texts, dimensions=self._dim, encoding_format="float", **options)
         except openai.OpenAIError as exc:
             raise map_sdk_error(exc, f"{self._base_url}/embeddings", offset, len(texts)) from exc
         except RuntimeError as exc:     # httpx: the client is closed (close() ran); repeating would fail the same way

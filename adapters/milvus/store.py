@@ -192,19 +192,21 @@ class MilvusStore:
     def _aliases(self, client: Any) -> NativeAliases | LiteAliasRegistry:
         return LiteAliasRegistry(client, self.timeout_s) if self.is_lite else NativeAliases(client, self.timeout_s)
 
-    def alias_target(self, alias: str | None = None) -> str | None:
-        """The collection ``alias`` points at, or None if the alias does not exist."""
+    def alias_target(self, alias: str | None = None, *, timeout: float | None = None) -> str | None:
+        """The collection ``alias`` points at, or None if the alias does not exist; ``timeout`` (default the
+        store's) bounds the lookup (a search passes the time left of its deadline)."""
         alias = alias or self.alias
+        t = self.timeout_s if timeout is None else timeout
         c = self.client
         if not self.is_lite:
-            return NativeAliases(c, self.timeout_s).target(alias)     # maps its own errors
+            return NativeAliases(c, t).target(alias)     # maps its own errors
         with mapped(f"resolve alias {alias}"):
-            return LiteAliasRegistry(c, self.timeout_s).target(alias)
+            return LiteAliasRegistry(c, t).target(alias)
 
-    def resolve_alias(self, alias: str | None = None) -> str:
+    def resolve_alias(self, alias: str | None = None, *, timeout: float | None = None) -> str:
         """The collection searchers must read for ``alias`` (default: ours); a missing alias is a StoreError."""
         alias = alias or self.alias
-        target = self.alias_target(alias)
+        target = self.alias_target(alias, timeout=timeout)
         if target is None:
             raise StoreError(f"alias {alias!r} does not exist yet (run the ingest worker or "
                              "`ensure_collection` first)", retriable=False)

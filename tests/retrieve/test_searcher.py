@@ -61,11 +61,11 @@ class CountingEmbedder:
     model_id = property(lambda self: self.inner.model_id)
     dim = property(lambda self: self.inner.dim)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], *, timeout_s: float | None = None) -> np.ndarray:
         self.queries.append(list(texts))
         return self.inner.embed_queries(texts)
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_documents(self, texts: Sequence[str], *, timeout_s: float | None = None) -> np.ndarray:
         self.documents.append(list(texts))
         return self.inner.embed_documents(texts)
 

@@ -31,7 +31,7 @@ class WordsEmbedder:
     def __init__(self) -> None:
         self.calls = 0
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_documents(self, texts: Sequence[str], *, timeout_s: float | None = None) -> np.ndarray:
         self.calls += 1
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         for i, text in enumerate(texts):
@@ -162,7 +162,7 @@ class DownEmbedder(WordsEmbedder):
         super().__init__()
         self.retriable = retriable
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_documents(self, texts: Sequence[str], *, timeout_s: float | None = None) -> np.ndarray:
         from catalog_search.core.errors import EmbeddingError
         raise EmbeddingError("503 from the embedding server", retriable=self.retriable)
 
@@ -208,3 +208,90 @@ def test_a_fixed_tenant_confines_every_search_whatever_the_request_sends() -> No
         with pytest.raises(InvalidRequest) as refused:
             confined.search(SearchRequest(query="drill", filters=SearchFilters(tenant=asked)))
         assert refused.value.field == "filters.tenant"
+
+
+class TimedEmbedder(WordsEmbedder):
+    """Records the ``timeout_s`` each call got; fails like a timed-out server when that is shorter than its delay."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        super().__init__()
+        self.delay_s, self.timeouts = delay_s, []
+
+    def embed_documents(self, texts: Sequence[str], *, timeout_s: float | None = None) -> np.ndarray:
+        from catalog_search.core.errors import EmbeddingError
+        self.timeouts.append(timeout_s)
+        if timeout_s is not None and timeout_s < self.delay_s:
+            raise EmbeddingError(f"embedding server timed out after {timeout_s:.2f}s", retriable=True)
+        return super().embed_documents(texts)
+
+    embed_queries = embed_documents
+
+
+class TimeoutRecordingStore(MemoryStore):
+    """A memory store that records the timeout of every call the searcher makes (alias lookup included)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.timeouts: dict[str, float | None] = {}
+
+    def resolve_alias(self, alias: str | None = None, *, timeout: float | None = None) -> str:
+        self.timeouts["alias"] = timeout
+        return super().resolve_alias(alias, timeout=timeout)
+
+    def retrieve(self, collection: str, filters: SearchFilters, **kw: Any) -> Any:
+        self.timeouts["retrieve"] = kw["timeout"]
+        return super().retrieve(collection, filters, **kw)
+
+
+def _deadline(seconds: float) -> Any:
+    import time
+    end = time.monotonic() + seconds
+    return lambda: end - time.monotonic()
+
+
+def test_the_query_embedding_gets_the_time_left_less_the_reserve_and_bm25_answers_when_it_is_slower() -> None:
+    """Regression (issue 10 part 7): the query embedding ignored the caller's deadline (30 s client timeout), so a
+    slow embedding server made every search miss its deadline instead of answering from BM25."""
+    stage = RerankStage(None, breaker=CircuitBreaker(5, 30.0), margin_s=0.0)
+    fast = TimedEmbedder()
+    Searcher(_store(), fast, stage, embed_reserve_s=0.3).search(SearchRequest(query="drill", rerank=False),
+                                                                   time_left_s=_deadline(1.0))
+    assert fast.timeouts and 0.5 < fast.timeouts[0] <= 0.7
+    slow = TimedEmbedder(delay_s=5.0)
+    resp = Searcher(_store(), slow, stage, embed_reserve_s=0.3).search(SearchRequest(query="coffee grinder",
+                                                                                     rerank=False),
+                                                                       time_left_s=_deadline(1.0))
+    assert _skus(resp) == ["P5", "P4"] and all(h.scores.dense is None for h in resp.hits)
+    assert resp.degraded and "query embedding unavailable" in resp.degraded_reason
+    no_deadline = TimedEmbedder()
+    Searcher(_store(), no_deadline, stage).search(SearchRequest(query="drill", rerank=False))
+    assert no_deadline.timeouts == [None]                       # no deadline: the backend's own timeout
+
+
+def test_no_time_for_the_embedding_answers_from_bm25_and_dense_alone_gets_all_the_time() -> None:
+    stage = RerankStage(None, breaker=CircuitBreaker(5, 30.0), margin_s=0.0)
+    emb = TimedEmbedder()
+    resp = Searcher(_store(), emb, stage, embed_reserve_s=0.5).search(SearchRequest(query="coffee", rerank=False),
+                                                                      time_left_s=_deadline(0.4))
+    assert emb.calls == 0 and resp.degraded and "no time left for the query embedding" in resp.degraded_reason
+    dense = TimedEmbedder()
+    Searcher(_store(), dense, stage, embed_reserve_s=0.5).search(
+        SearchRequest(query="coffee", rerank=False, retrievers="dense"), time_left_s=_deadline(0.4))
+    assert dense.timeouts and 0.2 < dense.timeouts[0] <= 0.4  # nothing could answer without it: all the time left
+
+
+def test_every_store_call_keeps_the_margin_back_from_the_deadline_alias_lookup_included() -> None:
+    """Regression (issue 10 part 7): with Milvus hung, the alias lookup ran on the store's 30 s timeout and the
+    searches on the full time left, so callers got DEADLINE_EXCEEDED (and handler threads stayed stuck) instead of
+    UNAVAILABLE inside the deadline."""
+    store = TimeoutRecordingStore(collection="live", alias="catalog", dim=DIM)
+    store.ensure_collection()
+    stage = RerankStage(None, breaker=CircuitBreaker(5, 30.0), margin_s=0.0)
+    Searcher(store, WordsEmbedder(), stage, deadline_margin_s=0.2).search(SearchRequest(query="drill", rerank=False),
+                                                                        time_left_s=_deadline(1.0))
+    assert 0.6 < store.timeouts["alias"] <= 0.8 and 0.5 < store.timeouts["retrieve"] <= 0.8
+    from catalog_search.core.errors import NoTimeLeftError
+    with pytest.raises(NoTimeLeftError) as late:         # the servicer's DEADLINE_EXCEEDED, not UNAVAILABLE
+        Searcher(store, WordsEmbedder(), stage, deadline_margin_s=0.2).search(SearchRequest(query="drill"),
+                                                                            time_left_s=_deadline(0.1))
+    assert late.value.retriable and "no time left" in str(late.value)

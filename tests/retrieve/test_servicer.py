@@ -278,6 +278,20 @@ def test_a_retriable_fault_after_the_deadline_passed_is_deadline_exceeded_not_un
     assert info.value.code == grpc.StatusCode.INTERNAL
 
 
+def test_no_time_left_for_a_store_call_is_deadline_exceeded_even_with_milliseconds_left():
+    """Regression (issue 10 part 7): the searcher keeps a margin back from the deadline at each store call; running
+    into it is the caller's deadline, not a backend down (UNAVAILABLE would invite a pointless retry)."""
+    from catalog_search.core.errors import NoTimeLeftError
+    with pytest.raises(Aborted) as info:
+        call(FakeSearcher(error=NoTimeLeftError("no time left for alias (deadline in 1 ms)")),
+             pb.SearchRequest(query="q"), remaining=0.001)
+    assert info.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    with pytest.raises(Aborted) as info:                       # Milvus itself timing out with time left: down
+        call(FakeSearcher(error=StoreError("milvus search failed: DEADLINE_EXCEEDED", retriable=True)),
+             pb.SearchRequest(query="q"), remaining=0.05)
+    assert info.value.code == grpc.StatusCode.UNAVAILABLE
+
+
 def test_deadline_is_passed_through_as_a_live_callable():
     fake = FakeSearcher()
     call(fake, pb.SearchRequest(query="q"), remaining=1.5)

@@ -147,7 +147,7 @@ class MemoryStore:
         pass
 
     # -- SearchStore ----------------------------------------------------------------------------------------------
-    def resolve_alias(self, alias: str | None = None) -> str:
+    def resolve_alias(self, alias: str | None = None, *, timeout: float | None = None) -> str:
         target = self.alias_target(alias)
         if target is None:
             raise StoreError(f"alias {alias or self.alias!r} does not exist yet", retriable=False)

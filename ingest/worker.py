@@ -3,8 +3,9 @@
 Offsets are committed only after a batch's rows and dead letters are durable. A batch is applied on a helper thread
 while the consumer thread pauses its partitions and keeps polling, so a slow model or a retried fault (backoff runs on
 the helper thread) never makes the group evict the worker; records of partitions assigned meanwhile are queued.
-On partition revocation it commits what it has applied and forgets unapplied records of the lost partitions (their
-new owner re-reads them). On SIGTERM/SIGINT it finishes the open batch, commits and leaves the group.
+On partition revocation it commits what it has applied; once the new assignment is known it forgets unapplied records
+of the partitions it lost (their new owner re-reads them) and keeps those of partitions it got back. On SIGTERM/SIGINT
+it finishes the open batch, commits and leaves the group.
 
 This is the one consume loop: the reindex catch-up follower runs it too, with ``start_offsets`` (manual assignment
 from given offsets, no group join) and an ``on_idle`` hook instead of a group subscription.
@@ -52,6 +53,7 @@ class IngestWorker:
         self.counters = Counters()
         self._uncommitted: dict[Partition, int] = {}     # next offset to commit, per partition
         self._queue: list[list[SourceRecord]] = []            # closed batches, oldest first
+        self._revoked: set[Partition] = set()                 # revoked, not yet known to be assigned again
         self._stopping = False
         self._assigned_once = False
         self._last_event_at = clock()
@@ -188,20 +190,30 @@ class IngestWorker:
 
     # --- rebalance listener ----------------------------------------------------------------------------------
     def on_partitions_revoked(self, revoked: set[Partition]) -> None:
+        """Commit what is applied; the buffered records are dropped only once the new assignment shows which
+        partitions really left (kafka-python keeps the position of a partition assigned again, so records dropped
+        for it would never be fetched again: a gap that later commits would skip for good)."""
         self._commit_partitions(revoked)
-        lost = set(revoked)
+        self._revoked |= set(revoked)
+
+    def on_partitions_assigned(self, assigned: set[Partition]) -> None:
+        lost, self._revoked = self._revoked - set(assigned), set()
+        self._drop_partitions(lost)
+        self._assigned_once = True
+        self._last_event_at = self.clock()
+        self._lag_checked_at = 0.0                # report the new partitions' lag on this loop turn
+        log.info("partitions assigned: %s", sorted(assigned))
+
+    def _drop_partitions(self, lost: set[Partition]) -> None:
+        """Forget unapplied records of partitions this worker no longer owns (their new owner re-reads them)."""
+        if not lost:
+            return
         dropped = self.batcher.discard_partitions(lost)
         queued = sum(len(batch) for batch in self._queue)
         self._queue = [[r for r in batch if (r.topic, r.partition) not in lost] for batch in self._queue]
         dropped += queued - sum(len(batch) for batch in self._queue)
         if dropped:
             log.info("partitions revoked: dropped %d unapplied records (the new owner re-reads them)", dropped)
-
-    def on_partitions_assigned(self, assigned: set[Partition]) -> None:
-        self._assigned_once = True
-        self._last_event_at = self.clock()
-        self._lag_checked_at = 0.0                # report the new partitions' lag on this loop turn
-        log.info("partitions assigned: %s", sorted(assigned))
 
     def _commit_partitions(self, partitions: set[Partition]) -> None:
         offsets = {tp: o for tp, o in self._uncommitted.items() if tp in partitions}

@@ -88,6 +88,8 @@ class IngestWorker:
                 if self.batcher.due(self.clock()):
                     self._queue.append(self.batcher.drain())
                 self._apply_queue()
+                if self._uncommitted and not polled:
+                    self._commit()                 # an earlier commit failed (e.g. refused during a rebalance)
                 self._refresh_lag()
                 if self.on_idle is not None and self._idle_for(self.idle_s):
                     self.on_idle()
@@ -159,7 +161,14 @@ class IngestWorker:
         try:
             self.events.commit(offsets)
         except BrokerError as exc:
-            log.warning("commit failed; the records will be re-applied by the next owner (idempotent): %s", exc)
+            # Kept for the next try (after the next batch, or on an idle loop turn): a partition this worker keeps
+            # through a rebalance is not re-read, so an offset forgotten here would stay uncommitted.
+            self._keep_uncommitted(offsets)
+            log.warning("commit failed (retried; records applied meanwhile are re-applied on restart): %s", exc)
+
+    def _keep_uncommitted(self, offsets: Mapping[Partition, int]) -> None:
+        for tp, offset in offsets.items():
+            self._uncommitted.setdefault(tp, offset)      # a newer offset recorded meanwhile wins
 
     def _process_keeping_membership(self, batch: list[SourceRecord]) -> Counters:
         """Apply a batch on the helper thread; meanwhile keep polling so the group keeps us: first reading up to one
@@ -222,6 +231,7 @@ class IngestWorker:
         try:
             self.events.commit(offsets)
         except BrokerError as exc:
+            self._keep_uncommitted(offsets)       # committed later if the partition comes back, else dropped
             log.warning("commit on revocation failed (records will be re-applied): %s", exc)
 
     # --- metrics ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from types import SimpleNamespace
 
+from catalog_search.core.errors import BrokerError
 from catalog_search.core.records import SourceRecord
 from catalog_search.ingest.batcher import Batcher
 from catalog_search.ingest.processor import Counters
@@ -96,3 +97,36 @@ def test_records_buffered_for_a_partition_assigned_again_are_applied_not_dropped
     for c in log.commits:
         last.update(c)
     assert last[P0] == 10 and P1 not in last          # the lost partition's records were not ours to commit
+
+
+class RefusesLastCommitOnce(ScriptedLog):
+    """Refuses the commit that covers P0's last record once (as Kafka does while a rebalance is in progress); no
+    record comes after it, so only a retry can commit it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    def commit(self, offsets):
+        if offsets.get(P0) == 10 and not self.refused:
+            self.refused += 1
+            raise BrokerError("kafka commit failed: RebalanceInProgressError", retriable=True)
+        super().commit(offsets)
+
+
+def test_a_refused_commit_is_retried_not_forgotten():
+    """Regression (issue 10, scale-out): an offset whose commit was refused during a rebalance was forgotten; the
+    worker kept the partition (and its position), so the group's offset stayed behind for good (a drained topic
+    showed 31 events uncommitted)."""
+    log, processor = RefusesLastCommitOnce(), RecordingProcessor()
+    now = [0.0]
+
+    def clock():
+        now[0] += 0.01
+        return now[0]
+
+    worker = IngestWorker(log, "t", processor, Batcher(max_events=3, max_bytes=1 << 20, max_wait_s=1000.0),
+                          clock=clock)
+    worker.run(until_idle_s=0.5)
+    assert log.refused == 1
+    assert log.commits[-1] == {P0: 10}

@@ -204,7 +204,7 @@ def run(quick: bool = False, logs: Path | None = None, events: int | None = None
               file=sys.stderr, flush=True)
         points = []
         for k in curve:
-            points.append(throughput(stack, tmp, embed, seed + k, events, k))
+            points.append(throughput(stack, tmp, embed, seed, events, k))      # the same events each time
             print(f"{k} workers: {points[-1]}", file=sys.stderr, flush=True)
     one = next((p for p in points if p["workers"] == 1), None)
     for p in points:

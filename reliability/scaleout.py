@@ -266,6 +266,10 @@ def render(result: dict[str, Any]) -> str:
         for p in result["throughput"]:
             lines.append(f"| {p['workers']} | {p['events']:,} | {p['seconds']} | {p['events_per_s']} | "
                          f"{p['speedup']} | {p['first_commit_s']} | {p['events_per_s_after_first_commit']} |")
+        best = max(result["throughput"], key=lambda p: p["events_per_s"])
+        lines += ["", f"Best: {best['workers']} worker(s), {best['speedup']}x one worker. Every worker shares the "
+                  f"same {result['cpus']} CPUs with the one embedding server, Milvus Lite and the broker, so more "
+                  "workers than cores add processes, not compute: the curve measures this machine, not the design."]
     lines += ["", "| check | passed | detail |", "|---|---|---|"]
     lines += [f"| {x['name']} | {'yes' if x['passed'] else '**no**'} | {x['detail']} |" for x in result["checks"]]
     return "\n".join(lines) + "\n"

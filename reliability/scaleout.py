@@ -34,8 +34,8 @@ if __package__ in (None, ""):
 
 from reliability.common import check, embedded_stack, part_main, verdict, wait_until  # noqa: E402
 from reliability.events import mixed_events  # noqa: E402
-from reliability.workers import (EMBEDDERS, committed, data_check, embedder_env, log_dir, run_env,  # noqa: E402
-                                 sigkill)
+from reliability.workers import (EMBEDDERS, GroupProgress, data_check, embedder_env, log_dir,  # noqa: E402
+                                 run_env, sigkill)
 from tests.ingest.kafka_env import IngestEnv  # noqa: E402
 
 PART = "scaleout"
@@ -121,25 +121,27 @@ def correctness(stack: Any, tmp: Path, embed: dict[str, str], seed: int, n_event
     env.publish(*stream.events)
     total = len(stream.events)
     checker = VersionChecker(env, stream.skus, seed)
+    committed = GroupProgress(env)
     logs = [tmp / f"scaleout-w{i}.log" for i in range(1, 5)]
     started = time.monotonic()
     workers = [spawn(env, logs[i]) for i in range(3)]
     checker.start()
     events_at: dict[str, int] = {}
     try:
-        reached_kill = wait_until(lambda: committed(env) >= KILL_AT * total, DONE_WAIT_S, poll_s=0.25)
+        reached_kill = wait_until(lambda: committed() >= KILL_AT * total, DONE_WAIT_S, poll_s=0.25)
         sigkill(workers[1])
-        events_at["kill"] = committed(env)
-        reached_add = wait_until(lambda: committed(env) >= ADD_AT * total, DONE_WAIT_S, poll_s=0.25)
+        events_at["kill"] = committed()
+        reached_add = wait_until(lambda: committed() >= ADD_AT * total, DONE_WAIT_S, poll_s=0.25)
         workers.append(spawn(env, logs[3]))
-        events_at["add"] = committed(env)
-        drained = wait_until(lambda: committed(env) >= total, DONE_WAIT_S, poll_s=0.5)
+        events_at["add"] = committed()
+        drained = wait_until(lambda: committed() >= total, DONE_WAIT_S, poll_s=0.5)
         drain_s = time.monotonic() - started
     finally:
         try:
             checker.stop()
         finally:
             codes = terminate([w for i, w in enumerate(workers) if i != 1])
+            committed.close()
     result = data_check(env, stream)
     owned = {f"w{i + 1}": assignments(log) for i, log in enumerate(logs) if log.exists()}
     tails = {} if reached_kill and reached_add and drained else {     # a stall: what each worker said last
@@ -165,11 +167,12 @@ def throughput(stack: Any, tmp: Path, embed: dict[str, str], seed: int, n_events
                   CATALOG_BATCH_MAX_EVENTS=str(BATCH_MAX_EVENTS))
     env.publish(*stream.events)
     total = len(stream.events)
+    committed = GroupProgress(env)
     started = time.monotonic()
     first: list[float] = []
 
     def progress() -> bool:
-        done = committed(env)
+        done = committed()
         if done and not first:
             first.append(time.monotonic() - started)
         return done >= total
@@ -180,6 +183,7 @@ def throughput(stack: Any, tmp: Path, embed: dict[str, str], seed: int, n_events
         elapsed = time.monotonic() - started
     finally:
         terminate(workers)
+        committed.close()
     result = data_check(env, stream)
     steady = elapsed - (first[0] if first else 0.0)
     return {"workers": n_workers, "events": total, "drained": drained, "seconds": round(elapsed, 1),

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from catalog_search.adapters.kafka import group_offsets, read_topic
+from catalog_search.adapters.kafka import group_offsets, read_topic, topic_partitions
 from catalog_search.core.errors import BrokerError
 
 from reliability.events import Stream, compare, expected_state
@@ -66,6 +66,30 @@ def committed(env: IngestEnv) -> int:
     s = env.settings
     offsets, beginning = group_offsets(s, s.kafka.topic)
     return sum((offsets[p] or beginning[p]) - beginning[p] for p in offsets)
+
+
+class GroupProgress:
+    """Events the group has committed, read through one consumer of its own (never subscribes, commits nothing):
+    polled several times a second while workers run, so it must be cheap."""
+
+    def __init__(self, env: IngestEnv) -> None:
+        from kafka import KafkaConsumer
+
+        s = env.settings
+        self.consumer = KafkaConsumer(bootstrap_servers=s.kafka.bootstrap.split(","), group_id=s.kafka.group,
+                                      enable_auto_commit=False, client_id="reliability-progress")
+        self.partitions = topic_partitions(self.consumer, s.kafka.topic)
+        self.beginning = self.consumer.beginning_offsets(self.partitions)
+
+    def __call__(self) -> int:
+        done = 0
+        for tp in self.partitions:
+            offset = self.consumer.committed(tp)
+            done += (offset or self.beginning[tp]) - self.beginning[tp]
+        return done
+
+    def close(self) -> None:
+        self.consumer.close(autocommit=False)
 
 
 def sigkill(process: subprocess.Popen[bytes]) -> None:

@@ -78,7 +78,8 @@ def test_dead_patches_are_those_without_a_live_row():
 @pytest.mark.milvus
 def test_quick_run_kills_the_worker_and_converges_to_the_oracle():
     result = crash.run(quick=True)
-    assert result["passed"], [c for c in result["checks"] if not c["passed"]]
+    assert result["passed"], ([c for c in result["checks"] if not c["passed"]],
+                              [(r["seed"], r["failed"], r["kill_points"], r["examples"]) for r in result["runs"]])
     t = result["totals"]
     assert (t["lost"], t["stale"], t["resurrected"]) == (0, 0, 0)
     assert t["kills"] >= 4 and t["events"] >= 600 and result["runs_passed"] == result["seeds"] == 2

@@ -1,10 +1,12 @@
 """Decide what a batch of events does to the stored catalog (pure: no I/O, no clock, no model).
 
-Events of one sku are folded in version order onto its stored row: stale versions are skipped, patches change only
-the fields they carry, deletes leave a tombstone (the last row with ``deleted=True`` and the delete's version), so an
-older upsert arriving later cannot resurrect the sku while a newer one revives it. The folded row needs the model
-only when its embedded text differs from the one whose vector is already stored. Every written row carries its
-embedded text (``Product.embedded_text``), computed here once; the store writes it as it is.
+Events of one sku are folded in arrival (offset) order onto its stored row: an event whose version is not above
+the row's is stale and skipped, patches change only the fields they carry, deletes leave a tombstone (the last row
+with ``deleted=True`` and the delete's version), so an older upsert arriving later cannot resurrect the sku while a
+newer one revives it. Arrival order makes the result independent of where batches split, so a crash or a rebalance
+(which move the splits and re-deliver a suffix) leaves the same state. The folded row needs the model only when its
+embedded text differs from the one whose vector is already stored. Every written row carries its embedded text
+(``Product.embedded_text``), computed here once; the store writes it as it is.
 """
 
 from __future__ import annotations
@@ -52,7 +54,9 @@ def plan_batch(events: Sequence[Event], stored: Mapping[str, Product], *, now_ms
     for sku, indexes in by_sku.items():
         before = stored.get(sku)
         state = before
-        for index in sorted(indexes, key=lambda i: events[i].version):   # stable: first arrival wins a tie
+        # arrival order, not version order: the fold must not depend on where batches split (a crash or a rebalance
+        # moves the splits), and across batches a lower version arriving later is stale anyway
+        for index in indexes:
             state, results[index] = apply_event(state, events[index], now_ms=now_ms)
         if state is None or state is before:
             continue

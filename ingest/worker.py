@@ -3,8 +3,9 @@
 Offsets are committed only after a batch's rows and dead letters are durable. A batch is applied on a helper thread
 while the consumer thread pauses its partitions and keeps polling, so a slow model or a retried fault (backoff runs on
 the helper thread) never makes the group evict the worker; records of partitions assigned meanwhile are queued.
-On partition revocation it commits what it has applied and forgets unapplied records of the lost partitions (their
-new owner re-reads them). On SIGTERM/SIGINT it finishes the open batch, commits and leaves the group.
+On partition revocation it commits what it has applied; once the new assignment is known it forgets unapplied records
+of the partitions it lost (their new owner re-reads them) and keeps those of partitions it got back. On SIGTERM/SIGINT
+it finishes the open batch, commits and leaves the group.
 
 This is the one consume loop: the reindex catch-up follower runs it too, with ``start_offsets`` (manual assignment
 from given offsets, no group join) and an ``on_idle`` hook instead of a group subscription.
@@ -52,6 +53,7 @@ class IngestWorker:
         self.counters = Counters()
         self._uncommitted: dict[Partition, int] = {}     # next offset to commit, per partition
         self._queue: list[list[SourceRecord]] = []            # closed batches, oldest first
+        self._revoked: set[Partition] = set()                 # revoked, not yet known to be assigned again
         self._stopping = False
         self._assigned_once = False
         self._last_event_at = clock()
@@ -86,6 +88,8 @@ class IngestWorker:
                 if self.batcher.due(self.clock()):
                     self._queue.append(self.batcher.drain())
                 self._apply_queue()
+                if self._uncommitted and not polled:
+                    self._commit()                 # an earlier commit failed (e.g. refused during a rebalance)
                 self._refresh_lag()
                 if self.on_idle is not None and self._idle_for(self.idle_s):
                     self.on_idle()
@@ -157,7 +161,14 @@ class IngestWorker:
         try:
             self.events.commit(offsets)
         except BrokerError as exc:
-            log.warning("commit failed; the records will be re-applied by the next owner (idempotent): %s", exc)
+            # Kept for the next try (after the next batch, or on an idle loop turn): a partition this worker keeps
+            # through a rebalance is not re-read, so an offset forgotten here would stay uncommitted.
+            self._keep_uncommitted(offsets)
+            log.warning("commit failed (retried; records applied meanwhile are re-applied on restart): %s", exc)
+
+    def _keep_uncommitted(self, offsets: Mapping[Partition, int]) -> None:
+        for tp, offset in offsets.items():
+            self._uncommitted.setdefault(tp, offset)      # a newer offset recorded meanwhile wins
 
     def _process_keeping_membership(self, batch: list[SourceRecord]) -> Counters:
         """Apply a batch on the helper thread; meanwhile keep polling so the group keeps us: first reading up to one
@@ -188,20 +199,30 @@ class IngestWorker:
 
     # --- rebalance listener ----------------------------------------------------------------------------------
     def on_partitions_revoked(self, revoked: set[Partition]) -> None:
+        """Commit what is applied; the buffered records are dropped only once the new assignment shows which
+        partitions really left (kafka-python keeps the position of a partition assigned again, so records dropped
+        for it would never be fetched again: a gap that later commits would skip for good)."""
         self._commit_partitions(revoked)
-        lost = set(revoked)
+        self._revoked |= set(revoked)
+
+    def on_partitions_assigned(self, assigned: set[Partition]) -> None:
+        lost, self._revoked = self._revoked - set(assigned), set()
+        self._drop_partitions(lost)
+        self._assigned_once = True
+        self._last_event_at = self.clock()
+        self._lag_checked_at = 0.0                # report the new partitions' lag on this loop turn
+        log.info("partitions assigned: %s", sorted(assigned))
+
+    def _drop_partitions(self, lost: set[Partition]) -> None:
+        """Forget unapplied records of partitions this worker no longer owns (their new owner re-reads them)."""
+        if not lost:
+            return
         dropped = self.batcher.discard_partitions(lost)
         queued = sum(len(batch) for batch in self._queue)
         self._queue = [[r for r in batch if (r.topic, r.partition) not in lost] for batch in self._queue]
         dropped += queued - sum(len(batch) for batch in self._queue)
         if dropped:
             log.info("partitions revoked: dropped %d unapplied records (the new owner re-reads them)", dropped)
-
-    def on_partitions_assigned(self, assigned: set[Partition]) -> None:
-        self._assigned_once = True
-        self._last_event_at = self.clock()
-        self._lag_checked_at = 0.0                # report the new partitions' lag on this loop turn
-        log.info("partitions assigned: %s", sorted(assigned))
 
     def _commit_partitions(self, partitions: set[Partition]) -> None:
         offsets = {tp: o for tp, o in self._uncommitted.items() if tp in partitions}
@@ -210,6 +231,7 @@ class IngestWorker:
         try:
             self.events.commit(offsets)
         except BrokerError as exc:
+            self._keep_uncommitted(offsets)       # committed later if the partition comes back, else dropped
             log.warning("commit on revocation failed (records will be re-applied): %s", exc)
 
     # --- metrics ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ model, dim or index setting; searches switch only once the new one is complete, 
    otherwise re-embedded through the real ``BatchProcessor``) or from a JSON Lines backfill file;
 4. ``catchup``: Kafka events since the live ingest group's committed offsets (captured *before* the snapshot is
    read), applied to the new collection with the new embedder by a follower thread with its own consumer group;
-   replays are idempotent because ingest folds events in version order;
+   replays are idempotent because ingest skips every event whose version is not above the stored row's;
 5. ``evaluate.gate``: nDCG@10 of the default search on a judged set, live alias target vs new collection;
 6. ``run``: the orchestration; the alias is switched with one atomic ``set_alias`` only if the gate passed. Its
    stores come from a ``core.store.StoreFactory`` the app shell passes in (``app.reindex_command.open_store``).

@@ -7,7 +7,7 @@ the topic from those offsets on a thread: it *is* an ``IngestWorker`` (the one c
 partition assignment from those offsets (no group join, no rebalance), applying the events to the new collection
 through the real ``BatchProcessor`` (new embedder) and committing to its own group after every durable batch, so
 ingest workers started later on that group continue exactly where it stopped. Replaying
-events the snapshot already holds is harmless: ingest folds events in version order and skips stale ones.
+events the snapshot already holds is harmless: ingest skips every event whose version is not above the stored one.
 
 ``wait_caught_up`` returns once the follower confirmed, after the call, that it reached the end of every partition
 and saw no new event for ``idle_s`` (the idle window also covers brokers whose end offsets lag, like Tansu's).

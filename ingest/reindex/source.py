@@ -26,6 +26,6 @@ def live_rows(store: CatalogStore, collection: str, *, page_rows: int = PAGE_ROW
     """Every row of ``collection`` (live rows and tombstones, dense vector included), a page at a time.
 
     Not a point-in-time snapshot: rows written meanwhile may be read old or new. Either is at least as recent as the
-    offsets captured before, and the catch-up replays everything after those offsets in version order.
+    offsets captured before, and the catch-up replays everything after those offsets (stale versions skipped).
     """
     return store.iter_rows(collection, page_rows=page_rows)

@@ -108,15 +108,39 @@ def test_patch_without_live_row_is_dead_lettered_with_reason(stored):
     assert "A1" in plan.results[0].reason and plan.writes == {}
 
 
-def test_in_batch_events_fold_in_version_order_and_embed_once():
-    events = [Patch("A1", 3, {"price": 5.0}), upsert(version=2, title="Wool Sweater"), upsert(version=1, title="X"),
+def test_in_batch_events_fold_in_arrival_order_and_embed_once():
+    events = [upsert(version=2, title="Wool Sweater"), upsert(version=1, title="X"), Patch("A1", 3, {"price": 5.0}),
               Patch("A1", 3, {"price": 6.0})]
     plan = plan_batch(events, {}, now_ms=NOW)
-    # v1 then v2 upserts apply, the first v3 patch applies, the duplicate v3 is stale
-    assert outcomes(plan) == [Outcome.PATCHED, Outcome.UPSERTED, Outcome.UPSERTED, Outcome.STALE]
+    # v2 applies, the v1 arriving after it is stale, the first v3 patch applies, the duplicate v3 is stale
+    assert outcomes(plan) == [Outcome.UPSERTED, Outcome.STALE, Outcome.PATCHED, Outcome.STALE]
     row = plan.writes["A1"]
     assert (row.version, row.title, row.price) == (3, "Wool Sweater", 5.0)
     assert list(plan.to_embed) == ["A1"] and plan.to_embed["A1"].startswith("Wool Sweater")
+
+
+OUT_OF_ORDER = [upsert(version=1), Patch("A1", 3, {"price": 5.0}), Delete("A1", 2),
+                Patch("A1", 5, {"title": "Renamed"}), Patch("A1", 4, {"price": 7.0})]
+
+
+def _fold(batches, stored=None):
+    stored = dict(stored or {})
+    for batch in batches:
+        for sku, row in plan_batch(batch, stored, now_ms=NOW).writes.items():
+            stored[sku] = row.with_changes(vector=np.ones(4, np.float32) if not row.deleted else None)
+    return stored
+
+
+@pytest.mark.parametrize("split", range(1, len(OUT_OF_ORDER)))
+def test_out_of_order_versions_leave_the_same_row_wherever_batches_split(split):
+    """Regression (issue 10, crash safety): the fold was in version order within a batch, so a delete v2 arriving
+    after a patch v3 deleted the product when both shared a batch and was stale when a crash split them."""
+    whole = _fold([OUT_OF_ORDER])["A1"]
+    assert (whole.version, whole.deleted, whole.title, whole.price) == (5, False, "Renamed", 5.0)
+    parts = _fold([OUT_OF_ORDER[:split], OUT_OF_ORDER[split:]])["A1"]
+    assert (parts.version, parts.deleted, parts.title, parts.price) == (5, False, "Renamed", 5.0)
+    replayed = _fold([OUT_OF_ORDER[:split], OUT_OF_ORDER])["A1"]          # redelivery after a crash
+    assert (replayed.version, replayed.deleted, replayed.title, replayed.price) == (5, False, "Renamed", 5.0)
 
 
 def test_upsert_then_delete_in_one_batch_embeds_nothing():

@@ -41,7 +41,7 @@ from reliability.proxy import FaultProxy
 from catalog_search.app.localstack import KafkaBroker, MilvusLiteServer, free_port
 
 PART = "ingest_faults"
-TITLE = "Dependency faults during ingestion"
+TITLE = "3. Dependency faults during ingestion: embedding server, Milvus and broker through a fault proxy"
 RETRY_INITIAL_S = 0.2
 RETRY_MAX_S = 2.0
 EMBED_TIMEOUT_S = 2.0

@@ -33,7 +33,7 @@ from catalog_search.adapters.kafka import make_producer, send_all
 from catalog_search.core.errors import BrokerError
 
 PART = "poison"
-TITLE = "Poison input"
+TITLE = "4. Poison input: every malformed event to the DLQ with a reason"
 BEYOND_PRODUCER = (2_000_000, 5_000_000)     # bytes: over the product producer's limit (1 MB by default)
 SEED = 10
 

@@ -159,18 +159,22 @@ def stats(args: argparse.Namespace, settings: Settings) -> int:
 def stack_up(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_search.app.localstack import LocalStack
 
+    stopping = False
+
     def stop_on_term(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt           # unwinds the `with` below: the broker and Milvus are stopped, not orphaned
+        nonlocal stopping
+        if not stopping:                  # once: a second signal must not interrupt the stopping itself
+            stopping = True
+            raise KeyboardInterrupt       # unwinds the `with` below: the broker and Milvus are stopped, not orphaned
 
     previous = signal.signal(signal.SIGTERM, stop_on_term)
     try:
         with LocalStack(args.data_dir, kafka_port=args.kafka_port, milvus_port=args.milvus_port) as stack:
             print("export " + " ".join(f"{k}={v}" for k, v in stack.env().items()), flush=True)
             print("local stack running; Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
-            try:
-                stack.wait()          # raises if the broker or Milvus dies
-            except KeyboardInterrupt:
-                pass
+            stack.wait()              # raises if the broker or Milvus dies
+    except KeyboardInterrupt:         # whenever it lands (also between the export line and the wait): exit 0
+        pass
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0

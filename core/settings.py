@@ -10,6 +10,7 @@ take the flat names (the variable without ``CATALOG_``, lower case: ``rerank_bac
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -365,6 +366,19 @@ def _problem(cls: type[_Group], err: Any) -> str:
     if loc and loc[0].upper().startswith("CATALOG_"):
         return f"{loc[0].upper()}: {err['msg']}"
     return err["msg"].removeprefix("Value error, ")
+
+
+def read_setting_file(path: str, setting: str) -> bytes:
+    """The bytes of the file a setting names (TLS certificates, the tenant-tokens file); a missing, unreadable or
+    directory path is a ``ConfigError`` naming ``setting`` (never the content: these files hold secrets)."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{setting}: no such file {path!r}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{setting}: {path!r} is a directory, not a file") from None
+    except OSError as exc:
+        raise ConfigError(f"{setting}: cannot read {path!r}: {exc.strerror or exc}") from None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import grpc
 
 from catalog_search.core.errors import ConfigError
-from catalog_search.core.settings import GrpcSettings
+from catalog_search.core.settings import GrpcSettings, read_setting_file
 
 
 @dataclass(frozen=True)
@@ -30,14 +29,7 @@ class ClientTls:
 
 def read_pem(path: str, setting: str) -> bytes:
     """The PEM file at ``path`` (named by ``setting`` in every error)."""
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{setting}: no such file {path!r}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{setting}: {path!r} is a directory, not a PEM file") from None
-    except OSError as exc:
-        raise ConfigError(f"{setting}: cannot read {path!r}: {exc.strerror or exc}") from None
+    data = read_setting_file(path, setting)
     if b"-----BEGIN " not in data:
         raise ConfigError(f"{setting}: {path!r} is not a PEM file (no -----BEGIN line)")
     return data

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from pathlib import Path
 
 from catalog_search.core.errors import ConfigError
-from catalog_search.core.settings import GrpcSettings
+from catalog_search.core.settings import GrpcSettings, read_setting_file
 
 ANY_TENANT = None
 MAX_TENANT_LENGTH = 256       # as CATALOG_SEARCH_TENANT
@@ -73,13 +72,9 @@ def parse_tenant_tokens(path: str) -> dict[str, str]:
     """``<token> <tenant>`` lines of the file at ``path``; errors name the setting and the line, never the token."""
     setting = GrpcSettings.env_name("tenant_tokens_file")
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{setting}: no such file {path!r}") from None
+        text = read_setting_file(path, setting).decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{setting}: {path!r} is not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(f"{setting}: cannot read {path!r}: {exc.strerror or exc}") from None
     out: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()

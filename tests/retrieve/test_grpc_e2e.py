@@ -34,6 +34,7 @@ from catalog_search.ingest.pipeline import Pipeline
 from catalog_search.retrieve.client import InvalidSearch, SearchClient, SearchError, SearchUnavailable
 from catalog_search.retrieve.domain import CategoryFilter, SearchResponse
 from catalog_search.retrieve.servicer import SERVICE_NAME
+from tests.support.stack import drop_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "app" / "data"
@@ -68,11 +69,8 @@ def catalog(milvus_server: Any) -> Iterator[tuple[Settings, dict[str, Product]]]
     assert sum(r.deleted for r in rows.values()) == 5          # the change stream's deletes are tombstones
     yield settings, rows
     try:
-        if store.alias_target(store.alias) == store.collection:
-            store.drop_alias(store.alias)
-        store.drop_collection()
+        drop_catalog(store)
     finally:
-        store.close()
         embedder.close()
 
 

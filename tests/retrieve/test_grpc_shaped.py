@@ -33,6 +33,7 @@ from catalog_search.core.product import Product, category_levels
 from catalog_search.core.settings import Settings, load_settings
 from catalog_search.retrieve.client import InvalidSearch, SearchClient
 from catalog_search.retrieve.domain import Hit, SearchResponse
+from tests.support.stack import drop_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "app" / "data"
@@ -98,12 +99,7 @@ def catalog(kafka_broker: Any, milvus_server: Any) -> Iterator[tuple[Settings, d
     rows = {sku: p for sku, p in store.fetch(skus).items() if not p.deleted}
     assert rows["EN-ELE-0006"].group_id == rows["EN-ELE-0007"].group_id == "EN-ELE-G02"   # came through Kafka
     yield settings, rows
-    try:
-        if store.alias_target(store.alias) == store.collection:
-            store.drop_alias(store.alias)
-        store.drop_collection()
-    finally:
-        store.close()
+    drop_catalog(store)
 
 
 def _start(settings: Settings, **overrides: Any) -> Any:

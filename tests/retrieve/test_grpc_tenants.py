@@ -28,6 +28,7 @@ from catalog_search.core.settings import Settings, load_settings
 from catalog_search.ingest.pipeline import Pipeline
 from catalog_search.retrieve.client import InvalidSearch, SearchClient, SearchError
 from catalog_search.retrieve.domain import SearchResponse
+from tests.support.stack import drop_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 15.0
@@ -58,11 +59,8 @@ def stack(milvus_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield settings, rows
     finally:
         try:
-            if store.alias_target(store.alias) == store.collection:
-                store.drop_alias(store.alias)
-            store.drop_collection()
+            drop_catalog(store)
         finally:
-            store.close()
             embedder.close()
 
 

@@ -31,7 +31,7 @@ from catalog_search.app.localstack import KafkaBroker, MilvusLiteServer, free_po
 from catalog_search.adapters.milvus.store import MilvusStore
 
 __all__ = ["kafka_broker", "milvus_server", "milvus_store", "docker_requested", "KafkaEndpoint", "MilvusEndpoint",
-           "MILVUS_IMAGE"]
+           "MILVUS_IMAGE", "drop_catalog"]
 
 MILVUS_IMAGE = "milvusdb/milvus:v2.5.26"    # as in docker-compose.yml (a test keeps the two equal)
 
@@ -97,7 +97,9 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield server
 
 
-def _cleanup(store: MilvusStore, drop_collection: bool) -> None:
+def drop_catalog(store: MilvusStore, drop_collection: bool = True) -> None:
+    """Teardown of a test catalog: the alias (if it still points at the store's collection), the collection, the
+    client; a store error on the way is ignored (the server may already be gone)."""
     with contextlib.suppress(StoreError):
         if store.alias_target(store.alias) == store.collection:
             store.drop_alias(store.alias)
@@ -129,4 +131,4 @@ def milvus_store(milvus_server: Any) -> Iterator[Callable[..., MilvusStore]]:
 
     yield make
     for store, owns in reversed(made):
-        _cleanup(store, owns)
+        drop_catalog(store, owns)

